@@ -1,0 +1,236 @@
+"""The typed Python API over the deployed contracts: one method per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+
+from .chain import Chain
+from .compiler import compile_project
+from .deploy import Deployment
+from .exceptions import DeploymentError
+from .types import (
+    CreditLine,
+    Issued,
+    LineGranted,
+    Receipt,
+    Receivable,
+    ReceivableState,
+    Role,
+    Split,
+    Voucher,
+    VoucherStatus,
+)
+
+Address = str
+
+
+def _address(party: LocalAccount | Address) -> Address:
+    return party if isinstance(party, str) else party.address
+
+
+class Ledger:
+    """Every operation of the voucher, membership and credit-line contracts.
+
+    Writes take the signing party first (an eth-account LocalAccount) and return what they
+    created plus the mined Receipt; a refusal raises the contract's custom error as a
+    ledger.exceptions.ContractError subclass before anything is sent.
+
+    Args:
+        chain: the connection (ledger.chain.Chain).
+        deployment: where the contracts are (ledger.deploy.Deployment).
+    """
+
+    def __init__(self, chain: Chain, deployment: Deployment):
+        if deployment.chain_id != chain.chain_id:
+            raise DeploymentError(
+                f"deployment is for chain {deployment.chain_id}, but {chain.url} is chain {chain.chain_id}"
+            )
+        self.chain = chain
+        self.deployment = deployment
+        artifacts = compile_project()
+        self.artifacts = artifacts
+        for address, name in ((deployment.voucher, "ReceivableVoucher"), (deployment.credit_lines, "CreditLines")):
+            if not chain.w3.eth.get_code(address):
+                raise DeploymentError(f"no {name} contract at {address} on chain {chain.chain_id}")
+        self.voucher: Contract = chain.w3.eth.contract(address=deployment.voucher, abi=artifacts["ReceivableVoucher"].abi)
+        self.credit_lines: Contract = chain.w3.eth.contract(
+            address=deployment.credit_lines, abi=artifacts["CreditLines"].abi
+        )
+        chain.register("ReceivableVoucher", self.voucher)
+        chain.register("CreditLines", self.credit_lines)
+        self._currencies: dict[str, Contract] = {}
+
+    # -- settlement currency ---------------------------------------------------------------------
+
+    def currency(self, address: Address) -> Contract:
+        """The ERC-20 at `address`, its events and errors decoded from now on."""
+        if address not in self._currencies:
+            contract = self.chain.w3.eth.contract(address=address, abi=self.artifacts["SettlementToken"].abi)
+            self.chain.register("SettlementToken", contract)
+            self._currencies[address] = contract
+        return self._currencies[address]
+
+    def mint_cash(self, issuer: LocalAccount, currency: Address, to: LocalAccount | Address, amount: int) -> Receipt:
+        """Mint `amount` of the demo SettlementToken to `to` (its owner only)."""
+        return self.chain.transact(issuer, self.currency(currency).functions.mint(_address(to), amount))
+
+    def cash_balance(self, currency: Address, holder: LocalAccount | Address) -> int:
+        return self.currency(currency).functions.balanceOf(_address(holder)).call()
+
+    # -- membership ------------------------------------------------------------------------------
+
+    def admit(self, operator: LocalAccount, account: LocalAccount | Address, roles: Iterable[Role] = ()) -> Receipt:
+        """Admit `account` as a member with `roles` (OPERATOR only)."""
+        ids = [Role(r).id for r in roles if Role(r) is not Role.MEMBER]
+        return self.chain.transact(operator, self.voucher.functions.admit(_address(account), ids))
+
+    def grant_role(self, admin: LocalAccount, role: Role, account: LocalAccount | Address) -> Receipt:
+        return self.chain.transact(admin, self.voucher.functions.grantRole(Role(role).id, _address(account)))
+
+    def revoke_role(self, admin: LocalAccount, role: Role, account: LocalAccount | Address) -> Receipt:
+        """Revoke one role; revoking Role.MEMBER expels the account and drops all its roles."""
+        return self.chain.transact(admin, self.voucher.functions.revokeRole(Role(role).id, _address(account)))
+
+    def expel(self, operator: LocalAccount, account: LocalAccount | Address) -> Receipt:
+        return self.revoke_role(operator, Role.MEMBER, account)
+
+    def roles(self, account: LocalAccount | Address) -> list[Role]:
+        return Role.from_mask(self.voucher.functions.rolesOf(_address(account)).call())
+
+    def is_member(self, account: LocalAccount | Address) -> bool:
+        return self.voucher.functions.isMember(_address(account)).call()
+
+    def pause(self, operator: LocalAccount) -> Receipt:
+        return self.chain.transact(operator, self.voucher.functions.pause())
+
+    def unpause(self, operator: LocalAccount) -> Receipt:
+        return self.chain.transact(operator, self.voucher.functions.unpause())
+
+    # -- credit lines ----------------------------------------------------------------------------
+
+    def grant_credit_line(
+        self,
+        financier: LocalAccount,
+        obligor: LocalAccount | Address,
+        currency: Address,
+        limit: int,
+        expiry: int,
+        grace_period: int = 0,
+    ) -> LineGranted:
+        """Grant `obligor` a line of `limit` until `expiry` (unix seconds). FINANCIER only."""
+        receipt = self.chain.transact(
+            financier,
+            self.credit_lines.functions.grant(_address(obligor), currency, limit, expiry, grace_period),
+        )
+        return LineGranted(receipt.named("CreditLineGranted")[0].args["lineId"], receipt)
+
+    def set_credit_terms(self, financier: LocalAccount, line_id: int, limit: int, expiry: int) -> Receipt:
+        return self.chain.transact(financier, self.credit_lines.functions.setTerms(line_id, limit, expiry))
+
+    def credit_line(self, line_id: int, *, block: int | str = "latest") -> CreditLine:
+        raw = self.credit_lines.functions.lineOf(line_id).call(block_identifier=block)
+        return CreditLine(line_id, *raw)
+
+    def credit_available(self, line_id: int) -> int:
+        """What the line can still lend now (0 once expired)."""
+        return self.credit_lines.functions.available(line_id).call()
+
+    # -- receivables -----------------------------------------------------------------------------
+
+    def issue(
+        self,
+        obligor: LocalAccount,
+        supplier: LocalAccount | Address,
+        *,
+        line_id: int,
+        currency: Address,
+        face_value: int,
+        maturity: int,
+        document_hash: bytes,
+    ) -> Issued:
+        """Issue a receivable to `supplier`; its root voucher is Pending until accepted."""
+        receipt = self.chain.transact(
+            obligor,
+            self.voucher.functions.issue(
+                _address(supplier), line_id, currency, face_value, maturity, bytes(document_hash)
+            ),
+        )
+        args = receipt.named("ReceivableIssued")[0].args
+        return Issued(args["receivableId"], args["tokenId"], receipt)
+
+    def accept(self, supplier: LocalAccount, receivable_id: int) -> Receipt:
+        return self.chain.transact(supplier, self.voucher.functions.accept(receivable_id))
+
+    def reject(self, supplier: LocalAccount, receivable_id: int) -> Receipt:
+        return self.chain.transact(supplier, self.voucher.functions.reject(receivable_id))
+
+    def revoke(self, obligor: LocalAccount, receivable_id: int) -> Receipt:
+        return self.chain.transact(obligor, self.voucher.functions.revoke(receivable_id))
+
+    def receivable(self, receivable_id: int, *, block: int | str = "latest") -> Receivable:
+        raw = self.voucher.functions.receivableOf(receivable_id).call(block_identifier=block)
+        r = list(raw)
+        r[3] = ReceivableState(r[3])
+        return Receivable(receivable_id, *r)
+
+    def receivable_of_document(self, document_hash: bytes) -> int:
+        """The live receivable these documents back, or 0."""
+        return self.voucher.functions.receivableOfDocument(bytes(document_hash)).call()
+
+    # -- vouchers --------------------------------------------------------------------------------
+
+    def split(self, operator: LocalAccount, token_id: int, to: LocalAccount | Address, value: int) -> Split:
+        """Move `value` of `token_id` into a new voucher for `to` (ERC-3525 transferFrom to an address)."""
+        fn = self.voucher.functions.transferFrom(token_id, _address(to), value)
+        receipt = self.chain.transact(operator, fn)
+        minted = [e for e in receipt.named("TransferValue") if e.args["_fromTokenId"] == token_id]
+        return Split(minted[0].args["_toTokenId"], receipt)
+
+    def transfer_value(self, operator: LocalAccount, from_token_id: int, to_token_id: int, value: int) -> Receipt:
+        """Move `value` into an existing voucher of the same receivable."""
+        fn = self.voucher.functions.transferFrom(from_token_id, to_token_id, value)
+        return self.chain.transact(operator, fn)
+
+    def merge(self, operator: LocalAccount, from_token_id: int, to_token_id: int) -> Receipt:
+        """Join `from_token_id` into `to_token_id` (same holder and receivable); the first is burned."""
+        return self.chain.transact(operator, self.voucher.functions.merge(from_token_id, to_token_id))
+
+    def transfer(
+        self, operator: LocalAccount, token_id: int, to: LocalAccount | Address, *, holder: Address | None = None,
+        safe: bool = False,
+    ) -> Receipt:
+        """Transfer the whole voucher to `to` (ERC-721 transferFrom / safeTransferFrom)."""
+        source = holder or self.voucher.functions.ownerOf(token_id).call()
+        functions = self.voucher.functions
+        if safe:
+            fn = functions.safeTransferFrom(source, _address(to), token_id)
+        else:
+            fn = functions.transferFrom(source, _address(to), token_id)
+        return self.chain.transact(operator, fn)
+
+    def approve_value(self, holder: LocalAccount, token_id: int, operator: Address, value: int) -> Receipt:
+        """Let `operator` move up to `value` out of `token_id` (ERC-3525 approve)."""
+        return self.chain.transact(holder, self.voucher.functions.approve(token_id, _address(operator), value))
+
+    def approve(self, holder: LocalAccount, operator: LocalAccount | Address, token_id: int) -> Receipt:
+        """Let `operator` move the whole voucher (ERC-721 approve)."""
+        return self.chain.transact(holder, self.voucher.functions.approve(_address(operator), token_id))
+
+    def set_approval_for_all(self, holder: LocalAccount, operator: LocalAccount | Address, approved: bool) -> Receipt:
+        return self.chain.transact(holder, self.voucher.functions.setApprovalForAll(_address(operator), approved))
+
+    def voucher_of(self, token_id: int, *, block: int | str = "latest") -> Voucher:
+        holder, receivable_id, status, value, parent = self.voucher.functions.voucherOf(token_id).call(
+            block_identifier=block
+        )
+        return Voucher(token_id, holder, receivable_id, VoucherStatus(status), value, parent)
+
+    def allowance(self, token_id: int, operator: LocalAccount | Address) -> int:
+        return self.voucher.functions.allowance(token_id, _address(operator)).call()
+
+    def voucher_count(self, holder: LocalAccount | Address) -> int:
+        """How many vouchers `holder` holds (ERC-721 balanceOf)."""
+        return self.voucher.functions.balanceOf(_address(holder)).call()

@@ -1,0 +1,396 @@
+"""The ledger's exceptions: one tree, one class per Solidity custom error.
+
+::
+
+    LedgerError
+    ├── ConfigurationError          bad or missing settings
+    ├── CompilationError            the Solidity compiler failed
+    ├── NodeError                   a local node could not be started or reached
+    └── ChainError                  talking to the chain failed
+        ├── DeploymentError         contracts missing or not wired as expected
+        └── TransactionReverted     the chain refused a transaction (or call)
+            ├── UnknownRevert       ... for a reason this library cannot decode
+            └── ContractError       ... with one of our contracts' custom errors
+                ├── MembershipError     MembershipNotMember, MembershipUnknownRole,
+                │                       AccessControlUnauthorizedAccount, ...
+                ├── VoucherError        VoucherNonexistent, VoucherInsufficientValue, ...
+                ├── ReceivableError     ReceivableDuplicateDocument, ...
+                ├── CreditLineError     CreditLineInsufficient, CreditLineExpired, ...
+                ├── PausableError       EnforcedPause, ExpectedPause
+                └── CurrencyError       ERC20InsufficientBalance, OwnableUnauthorizedAccount, ...
+
+Every ContractError subclass is named exactly as its Solidity error and carries the error's
+arguments as snake_case attributes (``VoucherInsufficientValue(token_id, balance, needed)``),
+in order, also in ``.args``. :func:`ledger.errors.translate` raises them from web3's errors.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+
+class LedgerError(Exception):
+    """Base of every error this library raises."""
+
+
+class ConfigurationError(LedgerError):
+    """A setting is missing or invalid."""
+
+
+class CompilationError(LedgerError):
+    """The Solidity compiler reported errors or could not run."""
+
+
+class NodeError(LedgerError):
+    """A local EVM node could not be started, or did not answer."""
+
+
+class ChainError(LedgerError):
+    """Talking to the chain failed."""
+
+
+class DeploymentError(ChainError):
+    """The contracts are not deployed, or not wired to each other as expected."""
+
+
+class TransactionReverted(ChainError):
+    """The chain refused a transaction or call."""
+
+    def __init__(self, message: str, *, tx_hash: str | None = None, data: str | None = None):
+        super().__init__(message)
+        self.tx_hash = tx_hash
+        self.data = data
+
+
+class UnknownRevert(TransactionReverted):
+    """A revert whose reason is not one of our contracts' custom errors."""
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name.lstrip("_")).lower()
+
+
+class ContractError(TransactionReverted):
+    """A custom error of one of the project's contracts, with its arguments as attributes."""
+
+    #: Solidity argument names, in order; set on each subclass.
+    fields: ClassVar[tuple[str, ...]] = ()
+    registry: ClassVar[dict[str, type[ContractError]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.endswith("Error"):  # the family bases end in Error
+            ContractError.registry[cls.__name__] = cls
+
+    def __init__(self, *values: Any, tx_hash: str | None = None, data: str | None = None):
+        if len(values) != len(self.fields):
+            raise TypeError(f"{type(self).__name__} takes {len(self.fields)} values, got {len(values)}")
+        self.values = values
+        for name, value in zip(self.fields, values):
+            setattr(self, _snake(name), value)
+        shown = ", ".join(f"{_snake(n)}={_show(v)}" for n, v in zip(self.fields, values))
+        doc = (self.__doc__ or "").strip().splitlines()[0] if self.__doc__ else ""
+        self.message = f"{type(self).__name__}({shown}): {doc}"
+        super().__init__(self.message, tx_hash=tx_hash, data=data)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def as_dict(self) -> dict[str, Any]:
+        """The error's arguments by snake_case name, for logs and HTTP responses."""
+        return {_snake(n): v for n, v in zip(self.fields, self.values)}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+class MembershipError(ContractError):
+    """Base of membership and role errors."""
+
+
+class VoucherError(ContractError):
+    """Base of voucher errors."""
+
+
+class ReceivableError(ContractError):
+    """Base of receivable lifecycle errors."""
+
+
+class CreditLineError(ContractError):
+    """Base of credit line errors."""
+
+
+class PausableError(ContractError):
+    """Base of pause errors."""
+
+
+# --- membership ------------------------------------------------------------------------------
+class MembershipNotMember(MembershipError):
+    """The account is not a member: admit it first (or it was expelled)."""
+
+    fields = ("account",)
+
+
+class MembershipUnknownRole(MembershipError):
+    """The role is not a party role."""
+
+    fields = ("role",)
+
+
+class AccessControlUnauthorizedAccount(MembershipError):
+    """The account lacks the role this action needs."""
+
+    fields = ("account", "neededRole")
+
+
+class AccessControlBadConfirmation(MembershipError):
+    """renounceRole must be called by the account itself."""
+
+    fields = ()
+
+
+# --- vouchers --------------------------------------------------------------------------------
+class VoucherNonexistent(VoucherError):
+    """No voucher has this id (never minted, or burned)."""
+
+    fields = ("tokenId",)
+
+
+class VoucherInsufficientValue(VoucherError):
+    """The voucher holds less value than the operation needs."""
+
+    fields = ("tokenId", "balance", "needed")
+
+
+class VoucherInsufficientAllowance(VoucherError):
+    """The operator's value allowance on the voucher is too small."""
+
+    fields = ("tokenId", "operator", "allowance", "needed")
+
+
+class VoucherUnauthorized(VoucherError):
+    """The caller is neither the holder, nor approved for the voucher, nor an operator of the holder."""
+
+    fields = ("operator", "tokenId")
+
+
+class VoucherIncorrectHolder(VoucherError):
+    """The `from` address does not hold the voucher."""
+
+    fields = ("from", "tokenId", "holder")
+
+
+class VoucherNotActive(VoucherError):
+    """The voucher cannot move in its current status (e.g. its receivable is still pending)."""
+
+    fields = ("tokenId", "status")
+
+
+class VoucherZeroValue(VoucherError):
+    """A value of zero cannot be transferred."""
+
+    fields = ("tokenId",)
+
+
+class VoucherSameToken(VoucherError):
+    """Source and destination voucher are the same."""
+
+    fields = ("tokenId",)
+
+
+class VoucherSlotMismatch(VoucherError):
+    """The two vouchers belong to different receivables."""
+
+    fields = ("fromTokenId", "fromSlot", "toTokenId", "toSlot")
+
+
+class VoucherHolderMismatch(VoucherError):
+    """Only vouchers of the same holder can be merged."""
+
+    fields = ("fromTokenId", "fromHolder", "toTokenId", "toHolder")
+
+
+class VoucherInvalidReceiver(VoucherError):
+    """The recipient is the zero address, or a contract that refused the voucher."""
+
+    fields = ("receiver",)
+
+
+class VoucherInvalidOperator(VoucherError):
+    """The operator cannot be approved (zero address, or the holder itself)."""
+
+    fields = ("operator",)
+
+
+class ERC721InvalidReceiver(VoucherError):
+    """The recipient contract does not accept ERC-721 tokens."""
+
+    fields = ("receiver",)
+
+
+# --- receivables -----------------------------------------------------------------------------
+class ReceivableNonexistent(ReceivableError):
+    """No receivable has this id."""
+
+    fields = ("receivableId",)
+
+
+class ReceivableNotPending(ReceivableError):
+    """Only a pending receivable can be accepted, rejected or revoked."""
+
+    fields = ("receivableId", "state")
+
+
+class ReceivableNotSupplier(ReceivableError):
+    """Only the supplier the receivable was issued to can do this."""
+
+    fields = ("receivableId", "account")
+
+
+class ReceivableNotObligor(ReceivableError):
+    """Only the receivable's obligor can do this."""
+
+    fields = ("receivableId", "account")
+
+
+class ReceivableDuplicateDocument(ReceivableError):
+    """These trade documents already back a receivable (duplicate financing refused)."""
+
+    fields = ("documentHash", "receivableId")
+
+
+class ReceivableInvalidDocument(ReceivableError):
+    """A receivable needs the fingerprint of its trade documents (non-zero)."""
+
+    fields = ()
+
+
+class ReceivableInvalidFaceValue(ReceivableError):
+    """The face value must be positive and fit in 96 bits."""
+
+    fields = ("faceValue",)
+
+
+class ReceivableInvalidMaturity(ReceivableError):
+    """The maturity must lie in the future."""
+
+    fields = ("maturity", "timestamp")
+
+
+# --- credit lines ----------------------------------------------------------------------------
+class CreditLineNonexistent(CreditLineError):
+    """No credit line has this id."""
+
+    fields = ("lineId",)
+
+
+class CreditLineNotFinancier(CreditLineError):
+    """Only the line's financier can change it."""
+
+    fields = ("lineId", "account")
+
+
+class CreditLineObligorMismatch(CreditLineError):
+    """The credit line belongs to another obligor."""
+
+    fields = ("lineId", "obligor", "account")
+
+
+class CreditLineCurrencyMismatch(CreditLineError):
+    """The credit line is in another currency."""
+
+    fields = ("lineId", "lineCurrency", "currency")
+
+
+class CreditLineExpired(CreditLineError):
+    """The credit line has expired."""
+
+    fields = ("lineId", "expiry", "timestamp")
+
+
+class CreditLineInsufficient(CreditLineError):
+    """The credit line has less available than needed."""
+
+    fields = ("lineId", "available", "needed")
+
+
+class CreditLineInvalidLimit(CreditLineError):
+    """A limit must be positive and fit in 96 bits."""
+
+    fields = ("limit",)
+
+
+class CreditLineInvalidExpiry(CreditLineError):
+    """An expiry (or grace period) is out of range: expiries must lie in the future."""
+
+    fields = ("expiry", "timestamp")
+
+
+class CreditLineInvalidCurrency(CreditLineError):
+    """The currency is not an ERC-20 contract with decimals()."""
+
+    fields = ("currency",)
+
+
+class CreditLineCurrencyDecimals(CreditLineError):
+    """The currency's decimals differ from the voucher contract's valueDecimals."""
+
+    fields = ("currency", "expected", "actual")
+
+
+class CreditLineUnauthorizedCaller(CreditLineError):
+    """Only the voucher contract draws on and restores credit lines."""
+
+    fields = ("caller",)
+
+
+# --- pause -----------------------------------------------------------------------------------
+class EnforcedPause(PausableError):
+    """The operator has paused the contract."""
+
+    fields = ()
+
+
+class ExpectedPause(PausableError):
+    """The contract is not paused."""
+
+    fields = ()
+
+
+# --- settlement currency (OpenZeppelin ERC-20 and Ownable) ------------------------------------
+class CurrencyError(ContractError):
+    """Base of settlement-currency errors."""
+
+
+class ERC20InsufficientBalance(CurrencyError):
+    """The sender has too little of the currency."""
+
+    fields = ("sender", "balance", "needed")
+
+
+class ERC20InsufficientAllowance(CurrencyError):
+    """The spender's currency allowance is too small."""
+
+    fields = ("spender", "allowance", "needed")
+
+
+class ERC20InvalidReceiver(CurrencyError):
+    """The currency cannot be sent to this address."""
+
+    fields = ("receiver",)
+
+
+class ERC20InvalidSender(CurrencyError):
+    """The currency cannot be sent from this address."""
+
+    fields = ("sender",)
+
+
+class OwnableUnauthorizedAccount(CurrencyError):
+    """Only the currency's owner (its issuer) can do this."""
+
+    fields = ("account",)

@@ -1,0 +1,145 @@
+"""Plain data the ledger returns: roles, states, receipts, and views of on-chain records."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import keccak
+
+
+class Role(str, enum.Enum):
+    """The party roles of the membership registry (DESIGN.md), plus membership itself."""
+
+    MEMBER = "MEMBER_ROLE"
+    OPERATOR = "OPERATOR_ROLE"
+    CORE_ENTERPRISE = "CORE_ENTERPRISE_ROLE"
+    SUPPLIER = "SUPPLIER_ROLE"
+    FINANCIER = "FINANCIER_ROLE"
+    APPRAISER = "APPRAISER_ROLE"
+    EXCHANGE = "EXCHANGE_ROLE"
+    AUDITOR = "AUDITOR_ROLE"
+
+    @property
+    def id(self) -> bytes:
+        """The role's bytes32 identifier, keccak256 of its name (as in the contract)."""
+        return keccak(text=self.value)
+
+    @property
+    def bit(self) -> int:
+        """The role's bit in ReceivableVoucher.rolesOf."""
+        return 1 << list(Role).index(self)
+
+    @classmethod
+    def from_id(cls, role_id: bytes) -> Role | None:
+        return next((r for r in cls if r.id == bytes(role_id)), None)
+
+    @classmethod
+    def from_mask(cls, mask: int) -> list[Role]:
+        return [r for r in cls if mask & r.bit]
+
+
+class ReceivableState(enum.IntEnum):
+    NONE = 0
+    PENDING = 1
+    ACTIVE = 2
+    REJECTED = 3
+    REVOKED = 4
+
+
+class VoucherStatus(enum.IntEnum):
+    NONE = 0
+    PENDING = 1
+    ACTIVE = 2
+
+
+@dataclass(frozen=True)
+class Event:
+    """One decoded contract event."""
+
+    name: str
+    args: dict[str, Any]
+    address: str
+    contract: str
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A mined transaction and the events it emitted."""
+
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    gas_used: int
+    events: list[Event] = field(default_factory=list)
+    contract_address: str | None = None
+
+    def named(self, name: str) -> list[Event]:
+        """The events called `name`, in log order."""
+        return [e for e in self.events if e.name == name]
+
+
+@dataclass(frozen=True)
+class Issued:
+    receivable_id: int
+    token_id: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Split:
+    token_id: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class LineGranted:
+    line_id: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Voucher:
+    token_id: int
+    holder: str
+    receivable_id: int
+    status: VoucherStatus
+    value: int
+    parent_id: int
+
+
+@dataclass(frozen=True)
+class Receivable:
+    receivable_id: int
+    obligor: str
+    issued_at: int
+    maturity: int
+    state: ReceivableState
+    currency: str
+    line_id: int
+    root_token_id: int
+    face_value: int
+    repaid: int
+    document_hash: bytes
+
+
+@dataclass(frozen=True)
+class CreditLine:
+    line_id: int
+    obligor: str
+    used: int
+    currency: str
+    limit: int
+    financier: str
+    expiry: int
+    grace_period: int
+
+    @property
+    def headroom(self) -> int:
+        """Limit minus use, ignoring expiry (CreditLines.available also checks expiry)."""
+        return max(self.limit - self.used, 0)
