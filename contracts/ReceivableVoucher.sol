@@ -44,6 +44,24 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         uint40 epoch;
     }
 
+    /// @dev Three words written at issue. The currency is not stored: it is the credit line's
+    /// (issue checks they match, and a line's currency never changes), which saves a word.
+    struct ReceivableData {
+        // word 0
+        address obligor;
+        uint40 issuedAt;
+        uint40 maturity;
+        ReceivableState state;
+        // word 1
+        uint96 faceValue;
+        uint48 lineId;
+        uint48 rootTokenId;
+        // word 2 (written at the first repayment)
+        uint128 repaid;
+        // word 3
+        bytes32 documentHash;
+    }
+
     struct Counters {
         uint48 lastTokenId;
         uint48 lastReceivableId;
@@ -60,7 +78,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     mapping(uint256 tokenId => TokenApproval) private _tokenApprovals;
     mapping(uint256 tokenId => mapping(address operator => ValueAllowance)) private _allowances;
     mapping(address holder => mapping(address operator => bool)) private _operatorApprovals;
-    mapping(uint256 receivableId => Receivable) private _receivables;
+    mapping(uint256 receivableId => ReceivableData) private _receivables;
     mapping(bytes32 documentHash => uint256 receivableId) private _documents;
 
     /**
@@ -119,15 +137,14 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         _counters = c;
 
         // lineId is stored in 48 bits; CreditLines.draw below reverts for any id it never issued.
-        _receivables[receivableId] = Receivable({
+        _receivables[receivableId] = ReceivableData({
             obligor: obligor,
             issuedAt: uint40(block.timestamp),
             maturity: uint40(maturity),
             state: ReceivableState.Pending,
-            currency: currency,
+            faceValue: uint96(faceValue),
             lineId: uint48(lineId),
             rootTokenId: uint48(tokenId),
-            faceValue: uint128(faceValue),
             repaid: 0,
             documentHash: documentHash
         });
@@ -154,7 +171,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
 
     /// @inheritdoc IReceivableVoucher
     function accept(uint256 receivableId) external whenNotPaused {
-        Receivable storage r = _pendingReceivable(receivableId);
+        ReceivableData storage r = _pendingReceivable(receivableId);
         uint256 root = r.rootTokenId;
         address supplier = _tokens[root].holder;
         if (_msgSender() != supplier) revert ReceivableNotSupplier(receivableId, _msgSender());
@@ -165,7 +182,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
 
     /// @inheritdoc IReceivableVoucher
     function reject(uint256 receivableId) external whenNotPaused {
-        Receivable storage r = _pendingReceivable(receivableId);
+        ReceivableData storage r = _pendingReceivable(receivableId);
         address supplier = _tokens[r.rootTokenId].holder;
         if (_msgSender() != supplier) revert ReceivableNotSupplier(receivableId, _msgSender());
         _cancel(receivableId, r, ReceivableState.Rejected);
@@ -174,7 +191,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
 
     /// @inheritdoc IReceivableVoucher
     function revoke(uint256 receivableId) external whenNotPaused {
-        Receivable storage r = _pendingReceivable(receivableId);
+        ReceivableData storage r = _pendingReceivable(receivableId);
         if (_msgSender() != r.obligor) revert ReceivableNotObligor(receivableId, _msgSender());
         _cancel(receivableId, r, ReceivableState.Revoked);
         emit ReceivableRevoked(receivableId, r.obligor);
@@ -410,9 +427,21 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     }
 
     /// @inheritdoc IReceivableVoucher
-    function receivableOf(uint256 receivableId) external view override returns (Receivable memory r) {
-        r = _receivables[receivableId];
+    function receivableOf(uint256 receivableId) external view override returns (Receivable memory) {
+        ReceivableData memory r = _receivables[receivableId];
         if (r.state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
+        return Receivable({
+            obligor: r.obligor,
+            issuedAt: r.issuedAt,
+            maturity: r.maturity,
+            state: r.state,
+            currency: ICreditLines(_creditLines).lineOf(r.lineId).currency,
+            lineId: r.lineId,
+            rootTokenId: r.rootTokenId,
+            faceValue: r.faceValue,
+            repaid: r.repaid,
+            documentHash: r.documentHash
+        });
     }
 
     /// @inheritdoc IReceivableVoucher
@@ -443,7 +472,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     // Internals
     // ----------------------------------------------------------------------------------------
 
-    function _pendingReceivable(uint256 receivableId) private view returns (Receivable storage r) {
+    function _pendingReceivable(uint256 receivableId) private view returns (ReceivableData storage r) {
         r = _receivables[receivableId];
         ReceivableState state = r.state;
         if (state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
@@ -451,7 +480,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     }
 
     /// @dev Reject or revoke: burn the root voucher, free the fingerprint, give the credit back.
-    function _cancel(uint256 receivableId, Receivable storage r, ReceivableState state) private {
+    function _cancel(uint256 receivableId, ReceivableData storage r, ReceivableState state) private {
         r.state = state;
         uint256 root = r.rootTokenId;
         uint256 faceValue = r.faceValue;

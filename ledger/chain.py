@@ -144,6 +144,12 @@ class Chain:
             )
         return events
 
+    def forget_local_state(self) -> None:
+        """Drop cached nonces and fees: call after the chain was rewound (evm_revert, reorg)."""
+        with self._nonce_lock:
+            self._nonces.clear()
+        self._fee_cache = None
+
     # -- helpers ---------------------------------------------------------------------------------
 
     def _sender_lock(self, address: str) -> threading.Lock:

@@ -63,6 +63,11 @@ class Ledger:
         chain.register("CreditLines", self.credit_lines)
         self._currencies: dict[str, Contract] = {}
 
+    def _call(self, fn, block: int | str = "latest"):
+        """Run a view; its custom errors are raised as ledger exceptions."""
+        with self.chain.errors.translating():
+            return fn.call(block_identifier=block)
+
     # -- settlement currency ---------------------------------------------------------------------
 
     def currency(self, address: Address) -> Contract:
@@ -78,7 +83,7 @@ class Ledger:
         return self.chain.transact(issuer, self.currency(currency).functions.mint(_address(to), amount))
 
     def cash_balance(self, currency: Address, holder: LocalAccount | Address) -> int:
-        return self.currency(currency).functions.balanceOf(_address(holder)).call()
+        return self._call(self.currency(currency).functions.balanceOf(_address(holder)))
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -98,10 +103,10 @@ class Ledger:
         return self.revoke_role(operator, Role.MEMBER, account)
 
     def roles(self, account: LocalAccount | Address) -> list[Role]:
-        return Role.from_mask(self.voucher.functions.rolesOf(_address(account)).call())
+        return Role.from_mask(self._call(self.voucher.functions.rolesOf(_address(account))))
 
     def is_member(self, account: LocalAccount | Address) -> bool:
-        return self.voucher.functions.isMember(_address(account)).call()
+        return self._call(self.voucher.functions.isMember(_address(account)))
 
     def pause(self, operator: LocalAccount) -> Receipt:
         return self.chain.transact(operator, self.voucher.functions.pause())
@@ -131,12 +136,12 @@ class Ledger:
         return self.chain.transact(financier, self.credit_lines.functions.setTerms(line_id, limit, expiry))
 
     def credit_line(self, line_id: int, *, block: int | str = "latest") -> CreditLine:
-        raw = self.credit_lines.functions.lineOf(line_id).call(block_identifier=block)
+        raw = self._call(self.credit_lines.functions.lineOf(line_id), block)
         return CreditLine(line_id, *raw)
 
     def credit_available(self, line_id: int) -> int:
         """What the line can still lend now (0 once expired)."""
-        return self.credit_lines.functions.available(line_id).call()
+        return self._call(self.credit_lines.functions.available(line_id))
 
     # -- receivables -----------------------------------------------------------------------------
 
@@ -171,14 +176,14 @@ class Ledger:
         return self.chain.transact(obligor, self.voucher.functions.revoke(receivable_id))
 
     def receivable(self, receivable_id: int, *, block: int | str = "latest") -> Receivable:
-        raw = self.voucher.functions.receivableOf(receivable_id).call(block_identifier=block)
+        raw = self._call(self.voucher.functions.receivableOf(receivable_id), block)
         r = list(raw)
         r[3] = ReceivableState(r[3])
         return Receivable(receivable_id, *r)
 
     def receivable_of_document(self, document_hash: bytes) -> int:
         """The live receivable these documents back, or 0."""
-        return self.voucher.functions.receivableOfDocument(bytes(document_hash)).call()
+        return self._call(self.voucher.functions.receivableOfDocument(bytes(document_hash)))
 
     # -- vouchers --------------------------------------------------------------------------------
 
@@ -203,7 +208,7 @@ class Ledger:
         safe: bool = False,
     ) -> Receipt:
         """Transfer the whole voucher to `to` (ERC-721 transferFrom / safeTransferFrom)."""
-        source = holder or self.voucher.functions.ownerOf(token_id).call()
+        source = holder or self._call(self.voucher.functions.ownerOf(token_id))
         functions = self.voucher.functions
         if safe:
             fn = functions.safeTransferFrom(source, _address(to), token_id)
@@ -223,14 +228,12 @@ class Ledger:
         return self.chain.transact(holder, self.voucher.functions.setApprovalForAll(_address(operator), approved))
 
     def voucher_of(self, token_id: int, *, block: int | str = "latest") -> Voucher:
-        holder, receivable_id, status, value, parent = self.voucher.functions.voucherOf(token_id).call(
-            block_identifier=block
-        )
+        holder, receivable_id, status, value, parent = self._call(self.voucher.functions.voucherOf(token_id), block)
         return Voucher(token_id, holder, receivable_id, VoucherStatus(status), value, parent)
 
     def allowance(self, token_id: int, operator: LocalAccount | Address) -> int:
-        return self.voucher.functions.allowance(token_id, _address(operator)).call()
+        return self._call(self.voucher.functions.allowance(token_id, _address(operator)))
 
     def voucher_count(self, holder: LocalAccount | Address) -> int:
         """How many vouchers `holder` holds (ERC-721 balanceOf)."""
-        return self.voucher.functions.balanceOf(_address(holder)).call()
+        return self._call(self.voucher.functions.balanceOf(_address(holder)))

@@ -26,6 +26,7 @@ in order, also in ``.args``. :func:`ledger.errors.translate` raises them from we
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any, ClassVar
 
@@ -68,7 +69,9 @@ class UnknownRevert(TransactionReverted):
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name.lstrip("_")).lower()
+    """Solidity's camelCase argument name as a Python attribute (`from` becomes `from_`)."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name.lstrip("_")).lower()
+    return snake + "_" if keyword.iskeyword(snake) else snake
 
 
 class ContractError(TransactionReverted):

@@ -1,0 +1,1 @@
+"""Benchmarks: gas per operation against reference implementations (python -m bench.gas)."""

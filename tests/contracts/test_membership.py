@@ -1,0 +1,57 @@
+"""The membership registry: admission, roles, expulsion (OpenZeppelin AccessControl events)."""
+
+import pytest
+from eth_account import Account
+
+from ledger.exceptions import AccessControlUnauthorizedAccount, MembershipNotMember, MembershipUnknownRole
+from ledger.types import Role
+
+
+def test_admit_grants_membership_and_roles_with_access_control_events(w, p, led):
+    newcomer = Account.create()
+    receipt = led.admit(p.operator, newcomer, [Role.SUPPLIER, Role.FINANCIER])
+    granted = [(e.args["role"], e.args["account"], e.args["sender"]) for e in receipt.named("RoleGranted")]
+    assert granted == [(r.id, newcomer.address, p.operator.address)
+                       for r in (Role.MEMBER, Role.SUPPLIER, Role.FINANCIER)]
+    assert led.is_member(newcomer)
+    assert led.roles(newcomer) == [Role.MEMBER, Role.SUPPLIER, Role.FINANCIER]
+    assert led.voucher.functions.hasRole(Role.FINANCIER.id, newcomer.address).call()
+
+
+def test_only_the_operator_admits(w, p, led):
+    with pytest.raises(AccessControlUnauthorizedAccount) as info:
+        led.admit(p.tier1, Account.create(), [Role.SUPPLIER])
+    assert (info.value.account, info.value.needed_role) == (p.tier1.address, Role.OPERATOR.id)
+
+
+def test_a_party_role_needs_membership_first(w, p, led):
+    stranger = Account.create()
+    with pytest.raises(MembershipNotMember) as info:
+        led.grant_role(p.operator, Role.SUPPLIER, stranger)
+    assert info.value.account == stranger.address
+
+
+def test_an_unknown_role_is_refused_by_admit(w, p, led):
+    bogus = b"\x01" * 32
+    with pytest.raises(MembershipUnknownRole) as info:
+        led.chain.transact(p.operator, led.voucher.functions.admit(Account.create().address, [bogus]))
+    assert info.value.role == bogus
+
+
+def test_granting_operator_needs_the_default_admin(w, p, led):
+    with pytest.raises(AccessControlUnauthorizedAccount):
+        led.grant_role(p.core, Role.OPERATOR, p.tier1)
+    led.grant_role(p.operator, Role.OPERATOR, p.tier1)
+    assert Role.OPERATOR in led.roles(p.tier1)
+
+
+def test_expelling_revokes_every_role_then_membership(w, p, led):
+    receipt = led.expel(p.operator, p.tier1)
+    revoked = [e.args["role"] for e in receipt.named("RoleRevoked")]
+    assert revoked == [Role.SUPPLIER.id, Role.MEMBER.id]
+    assert not led.is_member(p.tier1) and led.roles(p.tier1) == []
+
+
+def test_revoking_one_role_keeps_membership(w, p, led):
+    led.revoke_role(p.operator, Role.SUPPLIER, p.tier1)
+    assert led.roles(p.tier1) == [Role.MEMBER]
