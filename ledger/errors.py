@@ -79,8 +79,8 @@ class ErrorDecoder:
 
 def _error_data(error: Exception) -> str | None:
     data: Any = getattr(error, "data", None)
-    if isinstance(data, dict):
-        data = data.get("data")
+    if isinstance(data, dict):  # Ganache: {"hash": ..., "programCounter": ..., "result": "0x..."}
+        data = data.get("data") or data.get("result")
     if data is None:
         rpc = getattr(error, "rpc_response", None) or {}
         data = (rpc.get("error") or {}).get("data")

@@ -397,3 +397,21 @@ class OwnableUnauthorizedAccount(CurrencyError):
     """Only the currency's owner (its issuer) can do this."""
 
     fields = ("account",)
+
+
+class ERC20InvalidApprover(CurrencyError):
+    """The currency approval cannot come from this address."""
+
+    fields = ("approver",)
+
+
+class ERC20InvalidSpender(CurrencyError):
+    """The currency cannot be approved to this address."""
+
+    fields = ("spender",)
+
+
+class OwnableInvalidOwner(CurrencyError):
+    """The currency cannot be owned by this address."""
+
+    fields = ("owner",)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole suite on Anvil, then the contract tests again on Ganache (the alternative node).
+# pytest's exit code 5 means no test ran: that is a failure here, never a pass.
+set -uo pipefail
+cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
+
+run_pytest() {
+    local label="$1"; shift
+    echo "=== $label: pytest $* ===" >&2
+    .venv/bin/python -m pytest "$@"
+    local code=$?
+    if [[ $code -eq 5 ]]; then
+        echo "=== $label: pytest collected no tests; failing ===" >&2
+        return 1
+    fi
+    return $code
+}
+
+status=0
+if [[ $# -gt 0 ]]; then
+    run_pytest "selected tests" "$@" || status=1
+    exit $status
+fi
+LEDGER_NODE=anvil run_pytest "Anvil, whole suite" || status=1
+LEDGER_NODE=ganache run_pytest "Ganache, contract tests" tests/contracts || status=1
+exit $status
