@@ -32,7 +32,9 @@ setup_npm() {
     d="$(digest package.json package-lock.json)"
     if fresh npm "$d" && [[ -x node_modules/.bin/anvil && -x node_modules/.bin/solcjs ]]; then return; fi
     say "installing the npm toolchain (solc, anvil, ganache, OpenZeppelin) from package-lock.json"
-    npm ci --no-audit --no-fund --loglevel=error
+    # Not `npm ci`: it insists on lock entries for Anvil's other-platform optional packages,
+    # which this registry does not serve (404). `npm install` honours the lock for the rest.
+    npm install --no-audit --no-fund --loglevel=error
     stamp npm "$d"
 }
 
