@@ -24,7 +24,7 @@ Our extra rows (accept, the second split out of the same token, a whole transfer
 that already holds vouchers, approve_value, merge) have no baseline.
 
 Compile settings: every contract is compiled by the same solc (0.8.37) with the project's
-settings (optimizer on, 10,000 runs, evmVersion shanghai), except the OpenZeppelin 5.x ERC721
+settings (ledger.compiler: optimizer on, 200 runs, via-IR, evmVersion shanghai), except the OpenZeppelin 5.x ERC721
 baseline: OZ 5.7's ERC721 imports Strings -> Bytes, which uses MCOPY, so it only compiles for
 cancun. It is compiled for cancun and still runs on the shanghai Anvil (its constructor takes
 no string arguments, whose decoding would execute MCOPY): a Cancun-only opcode on an executed

@@ -85,12 +85,17 @@ contract CreditLines is ICreditLines {
     }
 
     /// @inheritdoc ICreditLines
-    function restore(uint256 lineId, uint256 amount, uint256 receivableId) external onlyVoucher {
+    function restore(uint256 lineId, uint256 amount, uint256 receivableId)
+        external
+        onlyVoucher
+        returns (address currency)
+    {
         Line storage line = _existing(lineId);
         // The voucher contract only gives back what it drew, so this cannot underflow.
         uint256 used = line.used - amount;
         line.used = uint96(used);
         emit CreditLineRestored(lineId, receivableId, amount, used);
+        return line.currency;
     }
 
     /// @inheritdoc ICreditLines

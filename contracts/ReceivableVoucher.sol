@@ -5,6 +5,9 @@ import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {ERC721Utils} from "@openzeppelin/contracts/token/ERC721/utils/ERC721Utils.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 import {IERC3525, IERC3525Receiver} from "./interfaces/IERC3525.sol";
@@ -22,7 +25,9 @@ import {Membership} from "./Membership.sol";
  * transfer increments: every ERC-721 approval and value allowance on it lapses without a loop
  * and without a write per approval.
  */
-contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
+contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
     struct Token {
         // word 0
         address holder;
@@ -30,7 +35,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         VoucherStatus status;
         uint40 epoch;
         // word 1
-        uint128 value;
+        uint96 value;
+        uint96 paid;
         uint48 parentId;
     }
 
@@ -44,8 +50,9 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         uint40 epoch;
     }
 
-    /// @dev Three words written at issue. The currency is not stored: it is the credit line's
-    /// (issue checks they match, and a line's currency never changes), which saves a word.
+    /// @dev Two words written at issue. The currency is not stored: it is the credit line's
+    /// (issue checks they match, and a line's currency never changes). Nor is the document
+    /// fingerprint: `_documents` binds it to the receivable and ReceivableIssued records it.
     struct ReceivableData {
         // word 0
         address obligor;
@@ -57,9 +64,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         uint48 lineId;
         uint48 rootTokenId;
         // word 2 (written at the first repayment)
-        uint128 repaid;
-        // word 3
-        bytes32 documentHash;
+        uint96 repaid;
+        uint96 claimed;
     }
 
     struct Counters {
@@ -71,6 +77,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     string private constant _SYMBOL = "RCV";
 
     address private immutable _creditLines;
+    address private immutable _factoring;
     uint8 private immutable _valueDecimals;
 
     Counters private _counters;
@@ -84,11 +91,13 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     /**
      * @param admin Receives DEFAULT_ADMIN_ROLE, membership and OPERATOR_ROLE.
      * @param creditLines_ The CreditLines contract this voucher contract draws on.
+     * @param factoring_ The Factoring contract, the only caller of the lock/deliver hooks.
      * @param valueDecimals_ Decimals of every settlement currency used here (CreditLines
      * refuses a line in a currency with other decimals).
      */
-    constructor(address admin, address creditLines_, uint8 valueDecimals_) Membership(admin) {
+    constructor(address admin, address creditLines_, address factoring_, uint8 valueDecimals_) Membership(admin) {
         _creditLines = creditLines_;
+        _factoring = factoring_;
         _valueDecimals = valueDecimals_;
     }
 
@@ -124,7 +133,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         if (payee.roles & _SUPPLIER == 0) revert AccessControlUnauthorizedAccount(supplier, SUPPLIER_ROLE);
         if (documentHash == bytes32(0)) revert ReceivableInvalidDocument();
         uint256 existing = _documents[documentHash];
-        if (existing != 0) revert ReceivableDuplicateDocument(documentHash, existing);
+        if (existing != 0 && _backsDocument(existing)) revert ReceivableDuplicateDocument(documentHash, existing);
         // Line amounts are 96-bit, so a larger face value could never be drawn.
         if (faceValue == 0 || faceValue > type(uint96).max) revert ReceivableInvalidFaceValue(faceValue);
         if (maturity <= block.timestamp || maturity > type(uint40).max) {
@@ -146,7 +155,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
             lineId: uint48(lineId),
             rootTokenId: uint48(tokenId),
             repaid: 0,
-            documentHash: documentHash
+            claimed: 0
         });
         _documents[documentHash] = receivableId;
         _tokens[tokenId] = Token({
@@ -154,7 +163,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
             receivableId: uint48(receivableId),
             status: VoucherStatus.Pending,
             epoch: 0,
-            value: uint128(faceValue),
+            value: uint96(faceValue),
+            paid: 0,
             parentId: 0
         });
         _accounts[supplier].vouchers = payee.vouchers + 1;
@@ -211,36 +221,10 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     {
         Token storage from = _tokens[fromTokenId];
         address holder = from.holder;
-        uint48 receivableId = from.receivableId;
         _requireActive(fromTokenId, holder, from.status);
         if (value == 0) revert VoucherZeroValue(fromTokenId);
         _spendAllowance(_msgSender(), fromTokenId, holder, from.epoch, value);
-        uint128 balance = from.value;
-        if (balance < value) revert VoucherInsufficientValue(fromTokenId, balance, value);
-        _requireMember(_accounts[holder].roles, holder);
-        if (to == address(0)) revert VoucherInvalidReceiver(to);
-        Account memory recipient = _accounts[to];
-        _requireMember(recipient.roles, to);
-
-        Counters memory c = _counters;
-        newTokenId = ++c.lastTokenId;
-        _counters = c;
-
-        from.value = balance - uint128(value);
-        _tokens[newTokenId] = Token({
-            holder: to,
-            receivableId: receivableId,
-            status: VoucherStatus.Active,
-            epoch: 0,
-            value: uint128(value),
-            parentId: uint48(fromTokenId)
-        });
-        _accounts[to].vouchers = recipient.vouchers + 1;
-
-        emit Transfer(address(0), to, newTokenId);
-        emit SlotChanged(newTokenId, 0, receivableId);
-        emit TransferValue(fromTokenId, newTokenId, value);
-
+        newTokenId = _split(fromTokenId, from, holder, to, value, VoucherStatus.Active);
         _checkOnERC3525Received(to, fromTokenId, newTokenId, value);
     }
 
@@ -255,14 +239,21 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         _requireSameReceivable(fromTokenId, from.receivableId, toTokenId, to.receivableId);
         if (value == 0) revert VoucherZeroValue(fromTokenId);
         _spendAllowance(_msgSender(), fromTokenId, fromHolder, from.epoch, value);
-        uint128 balance = from.value;
+        uint96 balance = from.value;
         if (balance < value) revert VoucherInsufficientValue(fromTokenId, balance, value);
         _requireMember(_accounts[fromHolder].roles, fromHolder);
         _requireMember(_accounts[toHolder].roles, toHolder);
 
-        from.value = balance - uint128(value);
-        to.value += uint128(value);
+        uint96 paid = from.paid;
+        uint96 paidMoved = _paidShare(paid, balance, value);
+        from.value = balance - uint96(value);
+        to.value += uint96(value);
         emit TransferValue(fromTokenId, toTokenId, value);
+        if (paidMoved != 0) {
+            from.paid = paid - paidMoved;
+            to.paid += paidMoved;
+            emit VoucherPaidMoved(fromTokenId, toTokenId, paidMoved);
+        }
 
         _checkOnERC3525Received(toHolder, fromTokenId, toTokenId, value);
     }
@@ -281,11 +272,170 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         }
         _requireMember(_accounts[holder].roles, holder);
 
-        uint128 value = from.value;
+        uint96 value = from.value;
+        uint96 paid = from.paid;
         uint256 slot = from.receivableId;
         to.value += value;
         emit TransferValue(fromTokenId, toTokenId, value);
+        if (paid != 0) {
+            to.paid += paid;
+            emit VoucherPaidMoved(fromTokenId, toTokenId, paid);
+        }
         _burn(fromTokenId, holder, slot, 0);
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Settlement
+    // ----------------------------------------------------------------------------------------
+
+    /// @inheritdoc IReceivableVoucher
+    function repay(uint256 receivableId, uint256 amount) external nonReentrant whenNotPaused {
+        ReceivableData storage r = _receivables[receivableId];
+        ReceivableState state = r.state;
+        if (state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
+        if (state != ReceivableState.Active && state != ReceivableState.Overdue && state != ReceivableState.Defaulted) {
+            revert ReceivableNotRepayable(receivableId, state);
+        }
+        address obligor = r.obligor;
+        if (_msgSender() != obligor) revert ReceivableNotObligor(receivableId, _msgSender());
+        if (amount == 0) revert ReceivableZeroRepayment(receivableId);
+        uint256 repaid = r.repaid;
+        uint256 outstanding = uint256(r.faceValue) - repaid;
+        if (amount > outstanding) revert ReceivableOverpayment(receivableId, outstanding, amount);
+
+        repaid += amount;
+        r.repaid = uint96(repaid);
+        emit ReceivableRepaid(receivableId, obligor, amount, repaid);
+        if (amount == outstanding) {
+            r.state = ReceivableState.Settled;
+            emit ReceivableSettled(receivableId);
+        }
+        IERC20 currency = IERC20(ICreditLines(_creditLines).restore(r.lineId, amount, receivableId));
+        _pull(currency, obligor, amount);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function claim(uint256 tokenId) external nonReentrant whenNotPaused returns (uint256 amount) {
+        Token storage t = _tokens[tokenId];
+        address holder = t.holder;
+        VoucherStatus status = t.status;
+        if (holder == address(0)) revert VoucherNonexistent(tokenId);
+        if (status == VoucherStatus.Pending) revert VoucherNotActive(tokenId, status);
+        if (!_isAuthorized(_msgSender(), tokenId, holder, t.epoch)) revert VoucherUnauthorized(_msgSender(), tokenId);
+        ReceivableData storage r = _receivables[t.receivableId];
+        uint96 paid = t.paid;
+        amount = _claimable(t.value, paid, r.faceValue, r.repaid, r.claimed);
+        if (amount == 0) revert VoucherNothingToClaim(tokenId);
+
+        paid += uint96(amount);
+        bool closed = paid == t.value;
+        t.paid = paid;
+        if (closed) t.status = VoucherStatus.Closed;
+        r.claimed += uint96(amount);
+        emit VoucherClaimed(tokenId, t.receivableId, holder, amount, paid, closed);
+        IERC20(ICreditLines(_creditLines).lineOf(r.lineId).currency).safeTransfer(holder, amount);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function claimable(uint256 tokenId) external view returns (uint256) {
+        Token storage t = _tokens[tokenId];
+        if (t.holder == address(0)) revert VoucherNonexistent(tokenId);
+        if (t.status == VoucherStatus.Pending) return 0;
+        ReceivableData storage r = _receivables[t.receivableId];
+        return _claimable(t.value, t.paid, r.faceValue, r.repaid, r.claimed);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function markOverdue(uint256 receivableId) external whenNotPaused {
+        ReceivableData storage r = _receivables[receivableId];
+        ReceivableState state = r.state;
+        if (state == ReceivableState.Overdue || state == ReceivableState.Defaulted) return;
+        if (state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
+        if (state != ReceivableState.Active) revert ReceivableNotActive(receivableId, state);
+        uint256 overdueAt = uint256(r.maturity) + ICreditLines(_creditLines).lineOf(r.lineId).gracePeriod;
+        if (block.timestamp <= overdueAt) revert ReceivableNotYetOverdue(receivableId, overdueAt, block.timestamp);
+        r.state = ReceivableState.Overdue;
+        emit ReceivableOverdue(receivableId, _msgSender());
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function declareDefault(uint256 receivableId) external whenNotPaused {
+        ReceivableData storage r = _receivables[receivableId];
+        ReceivableState state = r.state;
+        if (state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
+        if (state != ReceivableState.Overdue) revert ReceivableNotOverdue(receivableId, state);
+        if (ICreditLines(_creditLines).lineOf(r.lineId).financier != _msgSender()) {
+            revert ReceivableNotFinancier(receivableId, _msgSender());
+        }
+        r.state = ReceivableState.Defaulted;
+        emit ReceivableDefaulted(receivableId, _msgSender());
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Hooks for the Factoring contract
+    // ----------------------------------------------------------------------------------------
+
+    modifier onlyFactoring() {
+        if (_msgSender() != _factoring) revert VoucherUnauthorizedCaller(_msgSender());
+        _;
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function lockForOffer(address holder, uint256 tokenId, uint256 value)
+        external
+        onlyFactoring
+        whenNotPaused
+        returns (uint256 lockedTokenId)
+    {
+        Token storage t = _tokens[tokenId];
+        _requireActive(tokenId, t.holder, t.status);
+        if (t.holder != holder) revert VoucherIncorrectHolder(holder, tokenId, t.holder);
+        uint256 receivableId = t.receivableId;
+        ReceivableState state = _receivables[receivableId].state;
+        if (state != ReceivableState.Active) revert ReceivableNotActive(receivableId, state);
+        if (value == 0) revert VoucherZeroValue(tokenId);
+        if (value == t.value) {
+            _requireMember(_accounts[holder].roles, holder);
+            lockedTokenId = tokenId;
+            t.status = VoucherStatus.Locked;
+        } else {
+            lockedTokenId = _split(tokenId, t, holder, holder, value, VoucherStatus.Locked);
+        }
+        emit VoucherLocked(lockedTokenId);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function lock(address holder, uint256 tokenId) external onlyFactoring whenNotPaused {
+        Token storage t = _tokens[tokenId];
+        _requireActive(tokenId, t.holder, t.status);
+        if (t.holder != holder) revert VoucherIncorrectHolder(holder, tokenId, t.holder);
+        t.status = VoucherStatus.Locked;
+        emit VoucherLocked(tokenId);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function unlock(uint256 tokenId) external onlyFactoring whenNotPaused {
+        Token storage t = _requireLocked(tokenId);
+        t.status = VoucherStatus.Active;
+        emit VoucherUnlocked(tokenId);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function deliver(uint256 tokenId, address to) external onlyFactoring whenNotPaused {
+        Token storage t = _requireLocked(tokenId);
+        address from = t.holder;
+        if (to == address(0)) revert VoucherInvalidReceiver(to);
+        Account memory sender = _accounts[from];
+        _requireMember(sender.roles, from);
+        _accounts[from].vouchers = sender.vouchers - 1;
+        Account memory recipient = _accounts[to];
+        _requireMember(recipient.roles, to);
+        _accounts[to].vouchers = recipient.vouchers + 1;
+        t.holder = to;
+        t.status = VoucherStatus.Active;
+        t.epoch += 1;
+        emit VoucherUnlocked(tokenId);
+        emit Transfer(from, to, tokenId);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -384,6 +534,11 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         return _creditLines;
     }
 
+    /// @inheritdoc IReceivableVoucher
+    function factoring() external view override returns (address) {
+        return _factoring;
+    }
+
     /// @inheritdoc IERC3525
     function balanceOf(uint256 tokenId) external view override returns (uint256) {
         _requireExists(tokenId);
@@ -440,7 +595,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
             rootTokenId: r.rootTokenId,
             faceValue: r.faceValue,
             repaid: r.repaid,
-            documentHash: r.documentHash
+            claimed: r.claimed
         });
     }
 
@@ -448,7 +603,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
     function voucherOf(uint256 tokenId) external view override returns (Voucher memory) {
         _requireExists(tokenId);
         Token memory t = _tokens[tokenId];
-        return Voucher(t.holder, t.receivableId, t.status, t.value, t.parentId);
+        return Voucher(t.holder, t.receivableId, t.status, t.value, t.paid, t.parentId);
     }
 
     /// @inheritdoc IReceivableVoucher
@@ -459,7 +614,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
 
     /// @inheritdoc IReceivableVoucher
     function receivableOfDocument(bytes32 documentHash) external view override returns (uint256) {
-        return _documents[documentHash];
+        uint256 receivableId = _documents[documentHash];
+        return receivableId != 0 && _backsDocument(receivableId) ? receivableId : 0;
     }
 
     /// @inheritdoc IERC165
@@ -479,14 +635,98 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable {
         if (state != ReceivableState.Pending) revert ReceivableNotPending(receivableId, state);
     }
 
-    /// @dev Reject or revoke: burn the root voucher, free the fingerprint, give the credit back.
+    /// @dev A rejected or revoked receivable no longer backs its documents: they may back
+    /// another. (Freed lazily, at the next issue with them, so cancelling needs no hash.)
+    function _backsDocument(uint256 receivableId) private view returns (bool) {
+        ReceivableState state = _receivables[receivableId].state;
+        return state != ReceivableState.Rejected && state != ReceivableState.Revoked;
+    }
+
+    /// @dev Reject or revoke: burn the root voucher, give the credit back. The fingerprint is
+    /// free from now on (see _backsDocument).
     function _cancel(uint256 receivableId, ReceivableData storage r, ReceivableState state) private {
         r.state = state;
         uint256 root = r.rootTokenId;
         uint256 faceValue = r.faceValue;
-        delete _documents[r.documentHash];
         _burn(root, _tokens[root].holder, receivableId, faceValue);
         ICreditLines(_creditLines).restore(r.lineId, faceValue, receivableId);
+    }
+
+    /// @dev Move `value` out of `fromTokenId` (held by `holder`, checked Active by the caller)
+    /// into a new voucher of `to` with status `status`, carrying its share of `paid`.
+    function _split(
+        uint256 fromTokenId,
+        Token storage from,
+        address holder,
+        address to,
+        uint256 value,
+        VoucherStatus status
+    ) private returns (uint256 newTokenId) {
+        uint96 balance = from.value;
+        if (balance < value) revert VoucherInsufficientValue(fromTokenId, balance, value);
+        _requireMember(_accounts[holder].roles, holder);
+        if (to == address(0)) revert VoucherInvalidReceiver(to);
+        Account memory recipient = _accounts[to];
+        _requireMember(recipient.roles, to);
+
+        Counters memory c = _counters;
+        newTokenId = ++c.lastTokenId;
+        _counters = c;
+
+        uint48 receivableId = from.receivableId;
+        uint96 paid = from.paid;
+        uint96 paidMoved = _paidShare(paid, balance, value);
+        from.value = balance - uint96(value);
+        if (paidMoved != 0) from.paid = paid - paidMoved;
+        _tokens[newTokenId] = Token({
+            holder: to,
+            receivableId: receivableId,
+            status: status,
+            epoch: 0,
+            value: uint96(value),
+            paid: paidMoved,
+            parentId: uint48(fromTokenId)
+        });
+        _accounts[to].vouchers = recipient.vouchers + 1;
+
+        emit Transfer(address(0), to, newTokenId);
+        emit SlotChanged(newTokenId, 0, receivableId);
+        emit TransferValue(fromTokenId, newTokenId, value);
+        if (paidMoved != 0) emit VoucherPaidMoved(fromTokenId, newTokenId, paidMoved);
+    }
+
+    /// @dev The part of `paid` that moves with `value` of `balance`: pro rata, rounded down, so
+    /// the moving units never carry more than their share (and the rest stays <= its value).
+    function _paidShare(uint96 paid, uint96 balance, uint256 value) private pure returns (uint96) {
+        if (paid == 0) return 0;
+        return uint96((uint256(paid) * value) / balance);
+    }
+
+    /// @dev floor(value × repaid / face) − paid, capped by what the receivable still holds.
+    function _claimable(uint96 value, uint96 paid, uint96 face, uint96 repaid, uint96 claimed)
+        private
+        pure
+        returns (uint256)
+    {
+        uint256 entitled = (uint256(value) * repaid) / face;
+        if (entitled <= paid) return 0;
+        uint256 due = entitled - paid;
+        uint256 available = uint256(repaid) - claimed;
+        return due < available ? due : available;
+    }
+
+    /// @dev Pull `amount` of `currency` from `payer`, refusing a token that delivers less.
+    function _pull(IERC20 currency, address payer, uint256 amount) private {
+        uint256 before = currency.balanceOf(address(this));
+        currency.safeTransferFrom(payer, address(this), amount);
+        uint256 received = currency.balanceOf(address(this)) - before;
+        if (received != amount) revert ReceivableCurrencyShortfall(address(currency), amount, received);
+    }
+
+    function _requireLocked(uint256 tokenId) private view returns (Token storage t) {
+        t = _tokens[tokenId];
+        if (t.holder == address(0)) revert VoucherNonexistent(tokenId);
+        if (t.status != VoucherStatus.Locked) revert VoucherNotLocked(tokenId, t.status);
     }
 
     /// @dev Destroy a voucher; `value` is what it still held (0 when a merge moved it out).

@@ -12,6 +12,12 @@ from .compiler import compile_project
 from .deploy import Deployment
 from .exceptions import DeploymentError
 from .types import (
+    Claimed,
+    Factored,
+    Offer,
+    OfferState,
+    Offered,
+    RecourseState,
     CreditLine,
     Issued,
     LineGranted,
@@ -52,15 +58,18 @@ class Ledger:
         self.deployment = deployment
         artifacts = compile_project()
         self.artifacts = artifacts
-        for address, name in ((deployment.voucher, "ReceivableVoucher"), (deployment.credit_lines, "CreditLines")):
+        for address, name in ((deployment.voucher, "ReceivableVoucher"), (deployment.credit_lines, "CreditLines"),
+                              (deployment.factoring, "Factoring")):
             if not chain.w3.eth.get_code(address):
                 raise DeploymentError(f"no {name} contract at {address} on chain {chain.chain_id}")
         self.voucher: Contract = chain.w3.eth.contract(address=deployment.voucher, abi=artifacts["ReceivableVoucher"].abi)
         self.credit_lines: Contract = chain.w3.eth.contract(
             address=deployment.credit_lines, abi=artifacts["CreditLines"].abi
         )
+        self.factoring: Contract = chain.w3.eth.contract(address=deployment.factoring, abi=artifacts["Factoring"].abi)
         chain.register("ReceivableVoucher", self.voucher)
         chain.register("CreditLines", self.credit_lines)
+        chain.register("Factoring", self.factoring)
         self._currencies: dict[str, Contract] = {}
 
     def _call(self, fn, block: int | str = "latest"):
@@ -84,6 +93,10 @@ class Ledger:
 
     def cash_balance(self, currency: Address, holder: LocalAccount | Address) -> int:
         return self._call(self.currency(currency).functions.balanceOf(_address(holder)))
+
+    def approve_cash(self, owner: LocalAccount, currency: Address, spender: Address, amount: int) -> Receipt:
+        """Let `spender` (the voucher contract for repayments, Factoring for purchases) pull cash."""
+        return self.chain.transact(owner, self.currency(currency).functions.approve(spender, amount))
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -228,8 +241,9 @@ class Ledger:
         return self.chain.transact(holder, self.voucher.functions.setApprovalForAll(_address(operator), approved))
 
     def voucher_of(self, token_id: int, *, block: int | str = "latest") -> Voucher:
-        holder, receivable_id, status, value, parent = self._call(self.voucher.functions.voucherOf(token_id), block)
-        return Voucher(token_id, holder, receivable_id, VoucherStatus(status), value, parent)
+        holder, receivable_id, status, value, paid, parent = self._call(
+            self.voucher.functions.voucherOf(token_id), block)
+        return Voucher(token_id, holder, receivable_id, VoucherStatus(status), value, paid, parent)
 
     def allowance(self, token_id: int, operator: LocalAccount | Address) -> int:
         return self._call(self.voucher.functions.allowance(token_id, _address(operator)))
@@ -237,3 +251,79 @@ class Ledger:
     def voucher_count(self, holder: LocalAccount | Address) -> int:
         """How many vouchers `holder` holds (ERC-721 balanceOf)."""
         return self._call(self.voucher.functions.balanceOf(_address(holder)))
+
+    # -- settlement ------------------------------------------------------------------------------
+
+    def repay(self, obligor: LocalAccount, receivable_id: int, amount: int, *, approve: bool = True) -> Receipt:
+        """Repay `amount` into the receivable (its obligor), approving the pull first unless told not to."""
+        if approve:
+            currency = self.receivable(receivable_id).currency
+            self.approve_cash(obligor, currency, self.voucher.address, amount)
+        return self.chain.transact(obligor, self.voucher.functions.repay(receivable_id, amount))
+
+    def claim(self, holder: LocalAccount, token_id: int) -> Claimed:
+        """Pay the voucher's holder its share of what has been repaid so far."""
+        receipt = self.chain.transact(holder, self.voucher.functions.claim(token_id))
+        args = receipt.named("VoucherClaimed")[0].args
+        return Claimed(args["amount"], args["closed"], receipt)
+
+    def claimable(self, token_id: int) -> int:
+        return self._call(self.voucher.functions.claimable(token_id))
+
+    def mark_overdue(self, anyone: LocalAccount, receivable_id: int) -> Receipt:
+        return self.chain.transact(anyone, self.voucher.functions.markOverdue(receivable_id))
+
+    def declare_default(self, financier: LocalAccount, receivable_id: int) -> Receipt:
+        return self.chain.transact(financier, self.voucher.functions.declareDefault(receivable_id))
+
+    # -- factoring -------------------------------------------------------------------------------
+
+    def offer(
+        self, seller: LocalAccount, token_id: int, value: int, *, rate_bps: int, deadline: int,
+        financier: LocalAccount | Address | None = None, recourse: bool = False,
+    ) -> Offered:
+        """Offer `value` of `token_id` for factoring; the offered value is locked in a voucher."""
+        to = _address(financier) if financier is not None else "0x" + "00" * 20
+        fn = self.factoring.functions.offer(token_id, value, to, rate_bps, recourse, deadline)
+        receipt = self.chain.transact(seller, fn)
+        args = receipt.named("OfferCreated")[0].args
+        return Offered(args["offerId"], args["tokenId"], receipt)
+
+    def cancel_offer(self, seller: LocalAccount, offer_id: int) -> Receipt:
+        return self.chain.transact(seller, self.factoring.functions.cancel(offer_id))
+
+    def accept_offer(self, financier: LocalAccount, offer_id: int, *, approve: bool = True) -> Factored:
+        """Buy the offered voucher: it moves to `financier` and the price to the seller, atomically."""
+        if approve:
+            offer = self.offer_of(offer_id)
+            currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
+            self.approve_cash(financier, currency, self.factoring.address, self.quote(offer_id))
+        receipt = self.chain.transact(financier, self.factoring.functions.accept(offer_id))
+        return Factored(offer_id, receipt.named("Factored")[0].args["price"], receipt)
+
+    def quote(self, offer_id: int) -> int:
+        """The price accepting the offer would pay now."""
+        return self._call(self.factoring.functions.quote(offer_id))
+
+    def price_of(self, value: int, rate_bps: int, maturity: int, timestamp: int) -> int:
+        return self._call(self.factoring.functions.priceOf(value, rate_bps, maturity, timestamp))
+
+    def offer_of(self, offer_id: int, *, block: int | str = "latest") -> Offer:
+        raw = list(self._call(self.factoring.functions.offerOf(offer_id), block))
+        raw[4] = OfferState(raw[4])
+        raw[7] = RecourseState(raw[7])
+        return Offer(offer_id, *raw)
+
+    def exercise_recourse(self, financier: LocalAccount, offer_id: int) -> Receipt:
+        return self.chain.transact(financier, self.factoring.functions.exerciseRecourse(offer_id))
+
+    def recourse_due(self, offer_id: int) -> int:
+        return self._call(self.factoring.functions.recourseDue(offer_id))
+
+    def pay_recourse(self, seller: LocalAccount, offer_id: int, *, approve: bool = True) -> Receipt:
+        """Pay what recourse asks and take the voucher back."""
+        if approve:
+            offer = self.offer_of(offer_id)
+            currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
+            self.approve_cash(seller, currency, self.factoring.address, self.recourse_due(offer_id))
+        return self.chain.transact(seller, self.factoring.functions.payRecourse(offer_id))

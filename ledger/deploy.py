@@ -26,6 +26,7 @@ class Deployment:
     chain_id: int
     voucher: str
     credit_lines: str
+    factoring: str
     start_block: int
     deployer: str
     value_decimals: int
@@ -65,11 +66,11 @@ def deploy(
     value_decimals: int = DEFAULT_VALUE_DECIMALS,
     save: bool = True,
 ) -> Deployment:
-    """Deploy ReceivableVoucher and CreditLines, wired to each other.
+    """Deploy ReceivableVoucher, CreditLines and Factoring, wired to each other.
 
-    The voucher contract needs the CreditLines address in its constructor (an immutable, so
-    draws cost no storage read) and CreditLines needs the voucher's: the CreditLines address is
-    computed from the deployer's next nonce, then checked after both are mined.
+    The voucher contract takes the CreditLines and Factoring addresses in its constructor
+    (immutables, so its hot paths read no storage for them) and both take the voucher's: their
+    addresses are computed from the deployer's next nonces, then checked once all are mined.
 
     Raises:
         DeploymentError: the two contracts did not end up wired to each other.
@@ -77,19 +78,25 @@ def deploy(
     artifacts = compile_project()
     nonce = chain.w3.eth.get_transaction_count(deployer.address, "pending")
     predicted_lines = create_address(deployer.address, nonce + 1)
+    predicted_factoring = create_address(deployer.address, nonce + 2)
     voucher, start_block = deploy_artifact(
-        chain, deployer, artifacts["ReceivableVoucher"], deployer.address, predicted_lines, value_decimals
+        chain, deployer, artifacts["ReceivableVoucher"], deployer.address, predicted_lines, predicted_factoring,
+        value_decimals,
     )
     credit_lines, _ = deploy_artifact(chain, deployer, artifacts["CreditLines"], voucher)
-    if credit_lines != predicted_lines:
-        raise DeploymentError(
-            f"CreditLines deployed at {credit_lines}, but ReceivableVoucher expects {predicted_lines}: "
-            "another transaction from the deployer interleaved; deploy again from an idle account"
-        )
+    factoring, _ = deploy_artifact(chain, deployer, artifacts["Factoring"], voucher)
+    for name, actual, expected in (("CreditLines", credit_lines, predicted_lines),
+                                   ("Factoring", factoring, predicted_factoring)):
+        if actual != expected:
+            raise DeploymentError(
+                f"{name} deployed at {actual}, but ReceivableVoucher expects {expected}: another "
+                "transaction from the deployer interleaved; deploy again from an idle account"
+            )
     deployment = Deployment(
         chain_id=chain.chain_id,
         voucher=voucher,
         credit_lines=credit_lines,
+        factoring=factoring,
         start_block=start_block,
         deployer=deployer.address,
         value_decimals=value_decimals,

@@ -16,6 +16,7 @@
                 ├── VoucherError        VoucherNonexistent, VoucherInsufficientValue, ...
                 ├── ReceivableError     ReceivableDuplicateDocument, ...
                 ├── CreditLineError     CreditLineInsufficient, CreditLineExpired, ...
+                ├── FactoringError      FactoringOfferNotOpen, FactoringOfferExpired, ...
                 ├── PausableError       EnforcedPause, ExpectedPause
                 └── CurrencyError       ERC20InsufficientBalance, OwnableUnauthorizedAccount, ...
 
@@ -125,6 +126,10 @@ class ReceivableError(ContractError):
 
 class CreditLineError(ContractError):
     """Base of credit line errors."""
+
+
+class FactoringError(ContractError):
+    """Base of factoring (offer, deal, recourse) errors."""
 
 
 class PausableError(ContractError):
@@ -284,6 +289,181 @@ class ReceivableInvalidMaturity(ReceivableError):
     fields = ("maturity", "timestamp")
 
 
+class VoucherNothingToClaim(VoucherError):
+    """The voucher has nothing to claim now (nothing repaid beyond what it was paid)."""
+
+    fields = ("tokenId",)
+
+
+class VoucherNotLocked(VoucherError):
+    """The voucher is not locked by an offer or a recourse claim."""
+
+    fields = ("tokenId", "status")
+
+
+class VoucherUnauthorizedCaller(VoucherError):
+    """Only the Factoring contract may lock, unlock and deliver vouchers."""
+
+    fields = ("caller",)
+
+
+class ReceivableNotRepayable(ReceivableError):
+    """Only an Active, Overdue or Defaulted receivable can be repaid."""
+
+    fields = ("receivableId", "state")
+
+
+class ReceivableOverpayment(ReceivableError):
+    """The repayment exceeds what is outstanding."""
+
+    fields = ("receivableId", "outstanding", "amount")
+
+
+class ReceivableZeroRepayment(ReceivableError):
+    """A repayment must be positive."""
+
+    fields = ("receivableId",)
+
+
+class ReceivableNotYetOverdue(ReceivableError):
+    """Maturity plus the grace period has not passed yet."""
+
+    fields = ("receivableId", "overdueAt", "timestamp")
+
+
+class ReceivableNotActive(ReceivableError):
+    """The receivable is not Active (pending, settled, overdue, defaulted or cancelled)."""
+
+    fields = ("receivableId", "state")
+
+
+class ReceivableNotOverdue(ReceivableError):
+    """Only an Overdue receivable can be declared Defaulted."""
+
+    fields = ("receivableId", "state")
+
+
+class ReceivableNotFinancier(ReceivableError):
+    """Only the financier of the receivable's credit line can do this."""
+
+    fields = ("receivableId", "account")
+
+
+class ReceivableCurrencyShortfall(ReceivableError):
+    """The currency delivered less than the amount sent (fee-on-transfer tokens are refused)."""
+
+    fields = ("currency", "expected", "received")
+
+
+# --- factoring -------------------------------------------------------------------------------
+class FactoringOfferNonexistent(FactoringError):
+    """No offer has this id."""
+
+    fields = ("offerId",)
+
+
+class FactoringOfferNotOpen(FactoringError):
+    """The offer is no longer open (accepted by someone else, or cancelled)."""
+
+    fields = ("offerId", "state")
+
+
+class FactoringOfferExpired(FactoringError):
+    """The offer's deadline has passed."""
+
+    fields = ("offerId", "deadline", "timestamp")
+
+
+class FactoringNotSeller(FactoringError):
+    """Only the seller can do this."""
+
+    fields = ("offerId", "account")
+
+
+class FactoringNotOfferee(FactoringError):
+    """The offer is made to another financier."""
+
+    fields = ("offerId", "offeree", "account")
+
+
+class FactoringInvalidDeadline(FactoringError):
+    """An offer's deadline must lie in the future."""
+
+    fields = ("deadline", "timestamp")
+
+
+class FactoringInvalidRate(FactoringError):
+    """A discount rate is at most 10,000 basis points (100 % a year)."""
+
+    fields = ("rateBps",)
+
+
+class FactoringZeroPrice(FactoringError):
+    """At this rate the discount would swallow the whole value."""
+
+    fields = ("value", "rateBps", "daysLeft")
+
+
+class FactoringReceivableNotActive(FactoringError):
+    """Only vouchers of an Active receivable can be factored."""
+
+    fields = ("receivableId", "state")
+
+
+class FactoringReceivableNotOverdue(FactoringError):
+    """Recourse needs the receivable to be Overdue or Defaulted."""
+
+    fields = ("receivableId", "state")
+
+
+class FactoringWithoutRecourse(FactoringError):
+    """The deal was made without recourse."""
+
+    fields = ("offerId",)
+
+
+class FactoringNotDeal(FactoringError):
+    """The offer was never accepted, so there is no deal."""
+
+    fields = ("offerId", "state")
+
+
+class FactoringNotDealFinancier(FactoringError):
+    """Only the deal's financier can do this."""
+
+    fields = ("offerId", "account")
+
+
+class FactoringRecourseState(FactoringError):
+    """Recourse is not in the state this step needs (not exercised, or already exercised/paid)."""
+
+    fields = ("offerId", "state")
+
+
+class FactoringVoucherNotHeld(FactoringError):
+    """The financier no longer holds the deal's voucher."""
+
+    fields = ("offerId", "tokenId", "holder")
+
+
+class FactoringVoucherValueChanged(FactoringError):
+    """The deal's voucher no longer has the value that was bought."""
+
+    fields = ("offerId", "tokenId", "value", "expected")
+
+
+class FactoringCurrencyShortfall(FactoringError):
+    """The currency delivered less than the amount sent (fee-on-transfer tokens are refused)."""
+
+    fields = ("currency", "expected", "received")
+
+
+class ReentrancyGuardReentrantCall(ContractError):
+    """A reentrant call was refused."""
+
+    fields = ()
+
+
 # --- credit lines ----------------------------------------------------------------------------
 class CreditLineNonexistent(CreditLineError):
     """No credit line has this id."""
@@ -415,3 +595,9 @@ class OwnableInvalidOwner(CurrencyError):
     """The currency cannot be owned by this address."""
 
     fields = ("owner",)
+
+
+class SafeERC20FailedOperation(CurrencyError):
+    """The currency refused the transfer."""
+
+    fields = ("token",)

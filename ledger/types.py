@@ -46,12 +46,30 @@ class ReceivableState(enum.IntEnum):
     ACTIVE = 2
     REJECTED = 3
     REVOKED = 4
+    SETTLED = 5
+    OVERDUE = 6
+    DEFAULTED = 7
 
 
 class VoucherStatus(enum.IntEnum):
     NONE = 0
     PENDING = 1
     ACTIVE = 2
+    LOCKED = 3
+    CLOSED = 4
+
+
+class OfferState(enum.IntEnum):
+    NONE = 0
+    OPEN = 1
+    ACCEPTED = 2
+    CANCELLED = 3
+
+
+class RecourseState(enum.IntEnum):
+    NONE = 0
+    CLAIMED = 1
+    PAID = 2
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,44 @@ class Split:
 
 
 @dataclass(frozen=True)
+class Offered:
+    offer_id: int
+    token_id: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Factored:
+    offer_id: int
+    price: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Claimed:
+    amount: int
+    closed: bool
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Offer:
+    offer_id: int
+    seller: str
+    token_id: int
+    rate_bps: int
+    recourse: bool
+    state: OfferState
+    financier: str
+    deadline: int
+    recourse_state: RecourseState
+    value: int
+    price: int
+    paid_at_deal: int
+    recourse_amount: int
+
+
+@dataclass(frozen=True)
 class LineGranted:
     line_id: int
     receipt: Receipt
@@ -110,6 +166,7 @@ class Voucher:
     receivable_id: int
     status: VoucherStatus
     value: int
+    paid: int
     parent_id: int
 
 
@@ -125,7 +182,11 @@ class Receivable:
     root_token_id: int
     face_value: int
     repaid: int
-    document_hash: bytes
+    claimed: int
+
+    @property
+    def outstanding(self) -> int:
+        return self.face_value - self.repaid
 
 
 @dataclass(frozen=True)

@@ -62,8 +62,8 @@ interface ICreditLines {
     /// @notice Draw `amount` for `receivableId` (voucher contract only).
     function draw(uint256 lineId, address obligor, address currency, uint256 amount, uint256 receivableId) external;
 
-    /// @notice Give `amount` back to the line (voucher contract only).
-    function restore(uint256 lineId, uint256 amount, uint256 receivableId) external;
+    /// @notice Give `amount` back to the line (voucher contract only); returns its currency.
+    function restore(uint256 lineId, uint256 amount, uint256 receivableId) external returns (address currency);
 
     function lineOf(uint256 lineId) external view returns (Line memory);
 

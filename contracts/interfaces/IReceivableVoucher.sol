@@ -20,6 +20,29 @@ import {IERC3525} from "./IERC3525.sol";
  *   and revoke MUST burn the root voucher, restore the credit line and free the fingerprint
  *   (it no longer backs anything, so the same documents may back a corrected issue).
  *
+ * Settlement:
+ * - The obligor {repay}s in one payment or in instalments, before or after maturity, while the
+ *   receivable is Active, Overdue or Defaulted; more than the outstanding amount MUST be refused
+ *   (ReceivableOverpayment). Each repayment MUST restore the credit line by the amount repaid.
+ *   Full repayment makes the receivable Settled.
+ * - Each voucher keeps `paid`: what has been paid out on the units it now holds. A voucher's
+ *   entitlement is floor(value × repaid / faceValue); {claim} pays its holder
+ *   entitlement − paid, never more than the receivable's repaid − claimed (so the sum of all
+ *   claims MUST never exceed what was repaid). When value moves (split, value transfer, merge),
+ *   `paid` moves with it pro rata, rounded down for the moving part: the part paid out on those
+ *   units went to their earlier holder. Once fully repaid, every voucher can claim exactly
+ *   value − paid, so all claims add up to the face value to the unit. A voucher whose value is
+ *   fully paid out is Closed and MUST NOT move again.
+ * - After maturity + the line's grace period anyone MAY {markOverdue} an Active receivable
+ *   (idempotent: an Overdue or Defaulted one is left as it is). The line's financier MAY then
+ *   {declareDefault}. Vouchers of an Overdue or Defaulted receivable still move (the debt
+ *   stands and may change hands, e.g. back to a seller under recourse) but MUST NOT be offered
+ *   for factoring.
+ *
+ * Factoring (the Factoring contract, through the hooks below):
+ * - An offered or recourse-claimed voucher is Locked: it MUST NOT be transferred, split or
+ *   merged, and can still claim repayments.
+ *
  * Vouchers:
  * - Value never changes in total: every split, value transfer and merge MUST move value from
  *   one voucher to another of the same receivable, so the values of a receivable's vouchers
@@ -42,13 +65,18 @@ interface IReceivableVoucher is IERC3525 {
         Pending,
         Active,
         Rejected,
-        Revoked
+        Revoked,
+        Settled,
+        Overdue,
+        Defaulted
     }
 
     enum VoucherStatus {
         None,
         Pending,
-        Active
+        Active,
+        Locked,
+        Closed
     }
 
     struct Receivable {
@@ -59,16 +87,17 @@ interface IReceivableVoucher is IERC3525 {
         address currency;
         uint48 lineId;
         uint48 rootTokenId;
-        uint128 faceValue;
-        uint128 repaid;
-        bytes32 documentHash;
+        uint96 faceValue;
+        uint96 repaid;
+        uint96 claimed;
     }
 
     struct Voucher {
         address holder;
         uint48 receivableId;
         VoucherStatus status;
-        uint128 value;
+        uint96 value;
+        uint96 paid;
         uint48 parentId;
     }
 
@@ -86,6 +115,18 @@ interface IReceivableVoucher is IERC3525 {
     event ReceivableAccepted(uint256 indexed receivableId, address indexed supplier);
     event ReceivableRejected(uint256 indexed receivableId, address indexed supplier);
     event ReceivableRevoked(uint256 indexed receivableId, address indexed obligor);
+    event ReceivableRepaid(uint256 indexed receivableId, address indexed payer, uint256 amount, uint256 repaid);
+    event ReceivableSettled(uint256 indexed receivableId);
+    event ReceivableOverdue(uint256 indexed receivableId, address indexed markedBy);
+    event ReceivableDefaulted(uint256 indexed receivableId, address indexed financier);
+    /// @dev `paid` is the voucher's total paid out after this claim; `closed` when that is its value.
+    event VoucherClaimed(
+        uint256 indexed tokenId, uint256 indexed receivableId, address indexed holder, uint256 amount, uint256 paid, bool closed
+    );
+    /// @dev Emitted when value moves with a non-zero share of what was already paid on it.
+    event VoucherPaidMoved(uint256 indexed fromTokenId, uint256 indexed toTokenId, uint256 paid);
+    event VoucherLocked(uint256 indexed tokenId);
+    event VoucherUnlocked(uint256 indexed tokenId);
 
     error VoucherNonexistent(uint256 tokenId);
     error VoucherInsufficientValue(uint256 tokenId, uint256 balance, uint256 needed);
@@ -99,6 +140,9 @@ interface IReceivableVoucher is IERC3525 {
     error VoucherHolderMismatch(uint256 fromTokenId, address fromHolder, uint256 toTokenId, address toHolder);
     error VoucherInvalidReceiver(address receiver);
     error VoucherInvalidOperator(address operator);
+    error VoucherNothingToClaim(uint256 tokenId);
+    error VoucherNotLocked(uint256 tokenId, VoucherStatus status);
+    error VoucherUnauthorizedCaller(address caller);
 
     error ReceivableNonexistent(uint256 receivableId);
     error ReceivableNotPending(uint256 receivableId, ReceivableState state);
@@ -108,6 +152,14 @@ interface IReceivableVoucher is IERC3525 {
     error ReceivableInvalidDocument();
     error ReceivableInvalidFaceValue(uint256 faceValue);
     error ReceivableInvalidMaturity(uint256 maturity, uint256 timestamp);
+    error ReceivableNotRepayable(uint256 receivableId, ReceivableState state);
+    error ReceivableOverpayment(uint256 receivableId, uint256 outstanding, uint256 amount);
+    error ReceivableZeroRepayment(uint256 receivableId);
+    error ReceivableNotYetOverdue(uint256 receivableId, uint256 overdueAt, uint256 timestamp);
+    error ReceivableNotActive(uint256 receivableId, ReceivableState state);
+    error ReceivableNotOverdue(uint256 receivableId, ReceivableState state);
+    error ReceivableNotFinancier(uint256 receivableId, address account);
+    error ReceivableCurrencyShortfall(address currency, uint256 expected, uint256 received);
 
     /// @notice Issue a receivable of `faceValue` to `supplier`, drawn on credit line `lineId`.
     /// @return receivableId The new receivable (the vouchers' slot).
@@ -130,13 +182,46 @@ interface IReceivableVoucher is IERC3525 {
     /// @notice Move all value of `fromTokenId` into `toTokenId` and burn `fromTokenId`.
     function merge(uint256 fromTokenId, uint256 toTokenId) external;
 
+    /// @notice Repay `amount` of the receivable (its obligor; currency pulled with transferFrom).
+    function repay(uint256 receivableId, uint256 amount) external;
+
+    /// @notice Pay the voucher's holder what it can claim now; returns the amount.
+    function claim(uint256 tokenId) external returns (uint256 amount);
+
+    /// @notice What {claim} would pay for `tokenId` now.
+    function claimable(uint256 tokenId) external view returns (uint256);
+
+    /// @notice Mark a receivable Overdue once maturity + grace has passed (anyone; idempotent).
+    function markOverdue(uint256 receivableId) external;
+
+    /// @notice Declare an Overdue receivable Defaulted (the credit line's financier).
+    function declareDefault(uint256 receivableId) external;
+
+    // -- hooks for the Factoring contract (and only it) -----------------------------------------
+
+    /// @notice Lock `value` of `tokenId` held by `holder` for an offer: the whole voucher, or a
+    /// part split off into a new voucher of `holder`. Returns the locked voucher.
+    function lockForOffer(address holder, uint256 tokenId, uint256 value) external returns (uint256 lockedTokenId);
+
+    /// @notice Lock a voucher held by `holder` as it is (recourse pending).
+    function lock(address holder, uint256 tokenId) external;
+
+    /// @notice Unlock a locked voucher, leaving it with its holder.
+    function unlock(uint256 tokenId) external;
+
+    /// @notice Unlock a locked voucher and hand it to `to` (delivery of a deal or recourse).
+    function deliver(uint256 tokenId, address to) external;
+
+    function factoring() external view returns (address);
+
     function receivableOf(uint256 receivableId) external view returns (Receivable memory);
 
     function voucherOf(uint256 tokenId) external view returns (Voucher memory);
 
     function parentOf(uint256 tokenId) external view returns (uint256);
 
-    /// @notice The live receivable a document fingerprint backs, or 0.
+    /// @notice The live receivable a document fingerprint backs, or 0 (also once the receivable
+    /// it backed was rejected or revoked). The fingerprint itself is in ReceivableIssued.
     function receivableOfDocument(bytes32 documentHash) external view returns (uint256);
 
     function creditLines() external view returns (address);

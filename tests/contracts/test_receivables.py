@@ -33,8 +33,9 @@ def test_issue_records_the_receivable_mints_a_pending_root_voucher_and_draws_cre
                        maturity=maturity, document_hash=doc)
 
     r = led.receivable(issued.receivable_id)
-    assert (r.obligor, r.state, r.face_value, r.maturity, r.currency, r.line_id, r.root_token_id, r.document_hash) == (
-        p.core.address, ReceivableState.PENDING, 250_000, maturity, w.cash, w.line_id, issued.token_id, doc)
+    assert (r.obligor, r.state, r.face_value, r.maturity, r.currency, r.line_id, r.root_token_id) == (
+        p.core.address, ReceivableState.PENDING, 250_000, maturity, w.cash, w.line_id, issued.token_id)
+    assert issued.receipt.named("ReceivableIssued")[0].args["documentHash"] == doc
     v = led.voucher_of(issued.token_id)
     assert (v.holder, v.value, v.status, v.parent_id, v.receivable_id) == (
         p.tier1.address, 250_000, VoucherStatus.PENDING, 0, issued.receivable_id)

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/**
+ * @title Factoring: holders sell vouchers to financiers at a discount, delivery versus payment
+ * @dev
+ * - {offer}: a voucher's holder offers it, or part of its value, to one named FINANCIER or to
+ *   every financier (`financier` = 0), at an annual discount rate in basis points, with or
+ *   without recourse, until a deadline. The offered value MUST be locked in the voucher
+ *   contract (a part is split off into a new voucher of the seller first): it cannot be
+ *   transferred, split, merged or offered again while the offer stands. A voucher of an
+ *   Overdue, Defaulted or Settled receivable MUST NOT be offered.
+ * - {cancel}: the seller withdraws an open offer (also after its deadline) and the voucher is
+ *   unlocked.
+ * - {accept}: a FINANCIER (the named one, if any) takes an open, unexpired offer of an Active
+ *   receivable. In one transaction the voucher moves to the financier and the price moves
+ *   from the financier to the seller in the receivable's currency (the financier approves
+ *   this contract first); if either leg fails, nothing moves. The first acceptance wins;
+ *   later ones revert with FactoringOfferNotOpen.
+ * - Price: value − discount, discount = floor(value × rateBps × daysLeft / (10,000 × 365)),
+ *   daysLeft = whole days from now to maturity (a part day is dropped; 0 after maturity).
+ *   Day count Actual/365 Fixed. Both roundings (the part day and the discount) favour the
+ *   seller, never the financier who triggers the computation.
+ * - Recourse: once the receivable is Overdue (or Defaulted), the financier of a deal made with
+ *   recourse MAY {exerciseRecourse} while it still holds the deal's voucher with its value
+ *   unchanged; the voucher is locked. The seller owes the price it was paid, less what the
+ *   voucher has been paid out since the deal (the financier is never paid twice), and nothing
+ *   else. {payRecourse}: the seller pays that amount to the financier and takes the voucher
+ *   back, in one transaction.
+ */
+interface IFactoring {
+    enum OfferState {
+        None,
+        Open,
+        Accepted,
+        Cancelled
+    }
+
+    enum RecourseState {
+        None,
+        Claimed,
+        Paid
+    }
+
+    struct Offer {
+        address seller;
+        uint48 tokenId;
+        uint16 rateBps;
+        bool recourse;
+        OfferState state;
+        address financier;
+        uint40 deadline;
+        RecourseState recourseState;
+        uint96 value;
+        uint96 price;
+        uint96 paidAtDeal;
+        uint96 recourseAmount;
+    }
+
+    event OfferCreated(
+        uint256 indexed offerId,
+        address indexed seller,
+        uint256 indexed tokenId,
+        address financier,
+        uint256 value,
+        uint256 rateBps,
+        bool recourse,
+        uint256 deadline
+    );
+    event OfferCancelled(uint256 indexed offerId, address indexed seller);
+    /// @dev The deal: who financed what, at what price and rate, with or without recourse.
+    event Factored(
+        uint256 indexed offerId,
+        address indexed seller,
+        address indexed financier,
+        uint256 tokenId,
+        uint256 value,
+        uint256 price,
+        uint256 rateBps,
+        bool recourse
+    );
+    event RecourseExercised(uint256 indexed offerId, address indexed financier, address indexed seller, uint256 amount);
+    event RecoursePaid(uint256 indexed offerId, address indexed seller, address indexed financier, uint256 amount);
+
+    error FactoringOfferNonexistent(uint256 offerId);
+    error FactoringOfferNotOpen(uint256 offerId, OfferState state);
+    error FactoringOfferExpired(uint256 offerId, uint256 deadline, uint256 timestamp);
+    error FactoringNotSeller(uint256 offerId, address account);
+    error FactoringNotOfferee(uint256 offerId, address offeree, address account);
+    error FactoringInvalidDeadline(uint256 deadline, uint256 timestamp);
+    error FactoringInvalidRate(uint256 rateBps);
+    error FactoringZeroPrice(uint256 value, uint256 rateBps, uint256 daysLeft);
+    error FactoringReceivableNotActive(uint256 receivableId, uint8 state);
+    error FactoringReceivableNotOverdue(uint256 receivableId, uint8 state);
+    error FactoringWithoutRecourse(uint256 offerId);
+    error FactoringNotDeal(uint256 offerId, OfferState state);
+    error FactoringNotDealFinancier(uint256 offerId, address account);
+    error FactoringRecourseState(uint256 offerId, RecourseState state);
+    error FactoringVoucherNotHeld(uint256 offerId, uint256 tokenId, address holder);
+    error FactoringVoucherValueChanged(uint256 offerId, uint256 tokenId, uint256 value, uint256 expected);
+    error FactoringCurrencyShortfall(address currency, uint256 expected, uint256 received);
+
+    function offer(uint256 tokenId, uint256 value, address financier, uint256 rateBps, bool recourse, uint256 deadline)
+        external
+        returns (uint256 offerId, uint256 lockedTokenId);
+
+    function cancel(uint256 offerId) external;
+
+    function accept(uint256 offerId) external returns (uint256 price);
+
+    function exerciseRecourse(uint256 offerId) external returns (uint256 amount);
+
+    function payRecourse(uint256 offerId) external returns (uint256 amount);
+
+    /// @notice The price {accept} would pay now.
+    function quote(uint256 offerId) external view returns (uint256 price);
+
+    /// @notice What the seller owes under recourse now (0 when not exercised or paid).
+    function recourseDue(uint256 offerId) external view returns (uint256);
+
+    function offerOf(uint256 offerId) external view returns (Offer memory);
+
+    /// @notice The price formula: value less the discount for whole days left to maturity.
+    function priceOf(uint256 value, uint256 rateBps, uint256 maturity, uint256 timestamp)
+        external
+        pure
+        returns (uint256 price);
+}
