@@ -40,6 +40,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
             revert FactoringInvalidDeadline(deadline, block.timestamp);
         }
         if (rateBps > _BPS) revert FactoringInvalidRate(rateBps);
+        if (financier == msg.sender) revert FactoringSelfDeal(0, msg.sender);
         if (financier != address(0)) _requireFinancier(financier);
         IReceivableVoucher.Receivable memory r = voucher.receivableOf(voucher.slotOf(tokenId));
         uint256 daysLeft = _daysLeft(r.maturity, block.timestamp);
@@ -84,6 +85,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
         if (o.state != OfferState.Open) revert FactoringOfferNotOpen(offerId, o.state);
         if (block.timestamp > o.deadline) revert FactoringOfferExpired(offerId, o.deadline, block.timestamp);
         _requireFinancier(msg.sender);
+        if (o.seller == msg.sender) revert FactoringSelfDeal(offerId, msg.sender);
         if (o.financier != address(0) && o.financier != msg.sender) {
             revert FactoringNotOfferee(offerId, o.financier, msg.sender);
         }

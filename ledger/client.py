@@ -293,11 +293,15 @@ class Ledger:
         return self.chain.transact(seller, self.factoring.functions.cancel(offer_id))
 
     def accept_offer(self, financier: LocalAccount, offer_id: int, *, approve: bool = True) -> Factored:
-        """Buy the offered voucher: it moves to `financier` and the price to the seller, atomically."""
+        """Buy the offered voucher: it moves to `financier` and the price to the seller, atomically.
+
+        The approval covers the offered value, the most the price can be: the price rises as
+        maturity nears, so a quote taken now may be too low once the transaction is mined.
+        """
         if approve:
             offer = self.offer_of(offer_id)
             currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
-            self.approve_cash(financier, currency, self.factoring.address, self.quote(offer_id))
+            self.approve_cash(financier, currency, self.factoring.address, offer.value)
         receipt = self.chain.transact(financier, self.factoring.functions.accept(offer_id))
         return Factored(offer_id, receipt.named("Factored")[0].args["price"], receipt)
 

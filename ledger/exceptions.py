@@ -597,6 +597,12 @@ class OwnableInvalidOwner(CurrencyError):
     fields = ("owner",)
 
 
+class FactoringSelfDeal(FactoringError):
+    """A seller cannot buy its own offer (or name itself as the buyer)."""
+
+    fields = ("offerId", "account")
+
+
 class SafeERC20FailedOperation(CurrencyError):
     """The currency refused the transfer."""
 

@@ -21,6 +21,8 @@ Account.enable_unaudited_hdwallet_features()
 
 DAY = 86_400
 LINE_LIMIT = 10_000_000
+CASH = 10**12  # each party's starting cash, in the currency's smallest unit
+GRACE = 7 * DAY
 
 
 def dev_account(index: int) -> LocalAccount:
@@ -57,6 +59,9 @@ class World:
 
     def now(self) -> int:
         return self.chain.w3.eth.get_block("latest")["timestamp"]
+
+    def balance(self, who) -> int:
+        return self.ledger.cash_balance(self.cash, who)
 
     def advance(self, seconds: int) -> None:
         """Move the chain's clock forward and mine a block."""
@@ -104,7 +109,9 @@ def world(node) -> World:
     ]:
         ledger.admit(p.operator, account, roles)
     now = chain.w3.eth.get_block("latest")["timestamp"]
-    line = ledger.grant_credit_line(p.bank, p.core, cash, LINE_LIMIT, now + 365 * DAY, 7 * DAY)
+    line = ledger.grant_credit_line(p.bank, p.core, cash, LINE_LIMIT, now + 365 * DAY, GRACE)
+    for account in (p.core, p.core2, p.tier1, p.tier2, p.tier3, p.bank, p.bank2):
+        ledger.mint_cash(p.operator, cash, account, CASH)
     return World(ledger, p, cash, line.line_id, node)
 
 

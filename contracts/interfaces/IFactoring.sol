@@ -16,7 +16,8 @@ pragma solidity ^0.8.24;
  *   receivable. In one transaction the voucher moves to the financier and the price moves
  *   from the financier to the seller in the receivable's currency (the financier approves
  *   this contract first); if either leg fails, nothing moves. The first acceptance wins;
- *   later ones revert with FactoringOfferNotOpen.
+ *   later ones revert with FactoringOfferNotOpen. A seller cannot buy its own offer, nor name
+ *   itself as the offeree (FactoringSelfDeal).
  * - Price: value − discount, discount = floor(value × rateBps × daysLeft / (10,000 × 365)),
  *   daysLeft = whole days from now to maturity (a part day is dropped; 0 after maturity).
  *   Day count Actual/365 Fixed. Both roundings (the part day and the discount) favour the
@@ -99,6 +100,7 @@ interface IFactoring {
     error FactoringVoucherNotHeld(uint256 offerId, uint256 tokenId, address holder);
     error FactoringVoucherValueChanged(uint256 offerId, uint256 tokenId, uint256 value, uint256 expected);
     error FactoringCurrencyShortfall(address currency, uint256 expected, uint256 received);
+    error FactoringSelfDeal(uint256 offerId, address account);
 
     function offer(uint256 tokenId, uint256 value, address financier, uint256 rateBps, bool recourse, uint256 deadline)
         external

@@ -1,0 +1,247 @@
+"""Factoring: offers lock value, acceptance is delivery versus payment, recourse."""
+
+import pytest
+
+from ledger import VoucherStatus
+from ledger.exceptions import (
+    AccessControlUnauthorizedAccount,
+    ERC20InsufficientAllowance,
+    FactoringInvalidDeadline,
+    FactoringInvalidRate,
+    FactoringNotDealFinancier,
+    FactoringNotOfferee,
+    FactoringNotSeller,
+    FactoringOfferExpired,
+    FactoringOfferNotOpen,
+    FactoringReceivableNotActive,
+    FactoringReceivableNotOverdue,
+    FactoringRecourseState,
+    FactoringVoucherNotHeld,
+    FactoringWithoutRecourse,
+    ReceivableNotActive,
+    VoucherNotActive,
+    VoucherUnauthorizedCaller,
+)
+from ledger.types import OfferState, RecourseState
+from tests.conftest import DAY
+
+RATE = 1_200  # 12 % a year
+
+
+def expected_price(value: int, rate_bps: int, maturity: int, timestamp: int) -> int:
+    days = max(maturity - timestamp, 0) // DAY  # whole days, a part day dropped
+    return value - value * rate_bps * days // (10_000 * 365)
+
+
+def offer(w, token_id, value, **kwargs):
+    kwargs.setdefault("rate_bps", RATE)
+    kwargs.setdefault("deadline", w.now() + 3 * DAY)
+    return w.ledger.offer(w.parties.tier1, token_id, value, **kwargs)
+
+
+def test_offering_part_of_a_voucher_locks_it_in_a_split_off_voucher(w, p, led):
+    issued = w.issue(100_000)
+    made = offer(w, issued.token_id, 40_000, financier=p.bank, recourse=True)
+    locked = led.voucher_of(made.token_id)
+    assert (locked.holder, locked.value, locked.parent_id, locked.status) == (
+        p.tier1.address, 40_000, issued.token_id, VoucherStatus.LOCKED)
+    assert led.voucher_of(issued.token_id).value == 60_000
+    o = led.offer_of(made.offer_id)
+    assert (o.seller, o.financier, o.value, o.rate_bps, o.recourse, o.state) == (
+        p.tier1.address, p.bank.address, 40_000, RATE, True, OfferState.OPEN)
+    for move in (lambda: led.transfer(p.tier1, made.token_id, p.tier2),
+                 lambda: led.split(p.tier1, made.token_id, p.tier2, 1),
+                 lambda: led.merge(p.tier1, made.token_id, issued.token_id),
+                 lambda: offer(w, made.token_id, 1)):
+        with pytest.raises(VoucherNotActive) as info:
+            move()
+        assert info.value.status == VoucherStatus.LOCKED
+
+
+def test_offering_the_whole_voucher_locks_it_as_it_is(w, p, led):
+    issued = w.issue(100_000)
+    made = offer(w, issued.token_id, 100_000)
+    assert made.token_id == issued.token_id
+    assert led.voucher_of(issued.token_id).status == VoucherStatus.LOCKED
+
+
+def test_acceptance_moves_voucher_and_price_in_one_transaction(w, p, led):
+    issued = w.issue(1_000_000, maturity_days=90)
+    made = offer(w, issued.token_id, 400_000, recourse=False)
+    seller_before, bank_before = w.balance(p.tier1), w.balance(p.bank)
+    deal = led.accept_offer(p.bank, made.offer_id)
+
+    maturity = led.receivable(issued.receivable_id).maturity
+    mined_at = led.chain.w3.eth.get_block(deal.receipt.block_number)["timestamp"]
+    price = expected_price(400_000, RATE, maturity, mined_at)
+    assert deal.price == price < 400_000
+    assert w.balance(p.tier1) - seller_before == price
+    assert bank_before - w.balance(p.bank) == price
+    v = led.voucher_of(made.token_id)
+    assert (v.holder, v.status) == (p.bank.address, VoucherStatus.ACTIVE)
+    event = deal.receipt.named("Factored")[0].args
+    assert event == {"offerId": made.offer_id, "seller": p.tier1.address, "financier": p.bank.address,
+                     "tokenId": made.token_id, "value": 400_000, "price": price, "rateBps": RATE,
+                     "recourse": False}
+    assert led.offer_of(made.offer_id).state == OfferState.ACCEPTED
+
+
+def test_the_price_drops_part_days_and_rounds_the_discount_down(w, p, led):
+    maturity = 1_000_000_000
+    # 10 days and 23 hours left count as 10 days; the discount 3,287.67… is rounded down.
+    assert led.price_of(1_000_000, RATE, maturity, maturity - 10 * DAY - 23 * 3600) == 1_000_000 - 3_287
+    assert led.price_of(1_000_000, RATE, maturity, maturity + 5) == 1_000_000
+
+
+def test_the_first_acceptance_wins(w, p, led):
+    issued = w.issue(10_000)
+    made = offer(w, issued.token_id, 10_000)
+    led.accept_offer(p.bank, made.offer_id)
+    with pytest.raises(FactoringOfferNotOpen) as info:
+        led.accept_offer(p.bank2, made.offer_id)
+    assert (info.value.offer_id, info.value.state) == (made.offer_id, OfferState.ACCEPTED)
+
+
+def test_an_offer_to_one_financier_is_for_that_financier_only(w, p, led):
+    issued = w.issue(10_000)
+    made = offer(w, issued.token_id, 10_000, financier=p.bank)
+    with pytest.raises(FactoringNotOfferee) as info:
+        led.accept_offer(p.bank2, made.offer_id)
+    assert (info.value.offeree, info.value.account) == (p.bank.address, p.bank2.address)
+
+
+def test_a_seller_cannot_buy_its_own_offer(w, p, led):
+    issued = w.issue(10_000)
+    led.transfer(p.tier1, issued.token_id, p.bank)
+    made = led.offer(p.bank, issued.token_id, 5_000, rate_bps=RATE, deadline=w.now() + DAY)
+    from ledger.exceptions import FactoringSelfDeal
+    with pytest.raises(FactoringSelfDeal) as info:
+        led.accept_offer(p.bank, made.offer_id)
+    assert (info.value.offer_id, info.value.account) == (made.offer_id, p.bank.address)
+    with pytest.raises(FactoringSelfDeal):
+        led.offer(p.bank, issued.token_id, 1_000, rate_bps=RATE, deadline=w.now() + DAY, financier=p.bank)
+
+
+def test_only_financiers_buy(w, p, led):
+    issued = w.issue(10_000)
+    made = offer(w, issued.token_id, 10_000)
+    with pytest.raises(AccessControlUnauthorizedAccount):
+        led.accept_offer(p.tier2, made.offer_id)
+
+
+def test_nothing_moves_when_the_payment_leg_fails(w, p, led):
+    issued = w.issue(10_000)
+    made = offer(w, issued.token_id, 10_000)
+    with pytest.raises(ERC20InsufficientAllowance):
+        led.accept_offer(p.bank, made.offer_id, approve=False)
+    assert led.voucher_of(made.token_id).holder == p.tier1.address
+    assert led.voucher_of(made.token_id).status == VoucherStatus.LOCKED
+    assert led.offer_of(made.offer_id).state == OfferState.OPEN
+
+
+def test_an_expired_offer_cannot_be_accepted_and_its_seller_cancels_it(w, p, led):
+    issued = w.issue(10_000)
+    made = offer(w, issued.token_id, 5_000, deadline=w.now() + DAY)
+    w.advance(2 * DAY)
+    with pytest.raises(FactoringOfferExpired) as info:
+        led.accept_offer(p.bank, made.offer_id)
+    assert info.value.deadline == led.offer_of(made.offer_id).deadline
+    with pytest.raises(FactoringNotSeller):
+        led.cancel_offer(p.tier2, made.offer_id)
+    receipt = led.cancel_offer(p.tier1, made.offer_id)
+    assert [e.name for e in receipt.events] == ["OfferCancelled", "VoucherUnlocked"]
+    assert led.voucher_of(made.token_id).status == VoucherStatus.ACTIVE
+    led.merge(p.tier1, made.token_id, issued.token_id)  # free to move again
+    with pytest.raises(FactoringOfferNotOpen):
+        led.cancel_offer(p.tier1, made.offer_id)
+
+
+def test_offer_terms_are_checked(w, p, led):
+    issued = w.issue(10_000)
+    with pytest.raises(FactoringInvalidDeadline):
+        offer(w, issued.token_id, 1, deadline=w.now() - 1)
+    with pytest.raises(FactoringInvalidRate):
+        offer(w, issued.token_id, 1, rate_bps=10_001)
+    with pytest.raises(AccessControlUnauthorizedAccount):
+        offer(w, issued.token_id, 1, financier=p.tier2)
+
+
+def test_overdue_receivables_cannot_be_offered_nor_bought(w, p, led):
+    issued = w.issue(10_000, maturity_days=10)
+    made = offer(w, issued.token_id, 5_000, deadline=w.now() + 30 * DAY)
+    w.advance(18 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    with pytest.raises(ReceivableNotActive):
+        offer(w, issued.token_id, 1_000, deadline=w.now() + DAY)
+    with pytest.raises(FactoringReceivableNotActive) as info:
+        led.accept_offer(p.bank, made.offer_id)
+    assert info.value.receivable_id == issued.receivable_id
+
+
+def test_only_factoring_calls_the_voucher_hooks(w, p, led):
+    issued = w.issue(10_000)
+    with pytest.raises(VoucherUnauthorizedCaller) as info:
+        led.chain.transact(p.tier1, led.voucher.functions.lock(p.tier1.address, issued.token_id))
+    assert info.value.caller == p.tier1.address
+
+
+@pytest.fixture
+def deal_with_recourse(w, p, led):
+    issued = w.issue(100_000, maturity_days=30)
+    made = offer(w, issued.token_id, 50_000, recourse=True)
+    deal = led.accept_offer(p.bank, made.offer_id)
+    return issued, made, deal
+
+
+def test_recourse_after_overdue_the_seller_pays_the_price_and_takes_the_voucher_back(w, p, led, deal_with_recourse):
+    issued, made, deal = deal_with_recourse
+    with pytest.raises(FactoringReceivableNotOverdue):
+        led.exercise_recourse(p.bank, made.offer_id)
+    w.advance(38 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    with pytest.raises(FactoringNotDealFinancier):
+        led.exercise_recourse(p.bank2, made.offer_id)
+    receipt = led.exercise_recourse(p.bank, made.offer_id)
+    assert receipt.named("RecourseExercised")[0].args == {
+        "offerId": made.offer_id, "financier": p.bank.address, "seller": p.tier1.address, "amount": deal.price}
+    assert led.voucher_of(made.token_id).status == VoucherStatus.LOCKED
+    with pytest.raises(FactoringRecourseState):
+        led.exercise_recourse(p.bank, made.offer_id)
+
+    seller_before, bank_before = w.balance(p.tier1), w.balance(p.bank)
+    paid = led.pay_recourse(p.tier1, made.offer_id)
+    assert paid.named("RecoursePaid")[0].args["amount"] == deal.price
+    assert seller_before - w.balance(p.tier1) == deal.price
+    assert w.balance(p.bank) - bank_before == deal.price
+    v = led.voucher_of(made.token_id)
+    assert (v.holder, v.status) == (p.tier1.address, VoucherStatus.ACTIVE)
+    o = led.offer_of(made.offer_id)
+    assert (o.recourse_state, o.recourse_amount) == (RecourseState.PAID, deal.price)
+
+
+def test_what_the_financier_was_repaid_since_the_deal_reduces_recourse(w, p, led, deal_with_recourse):
+    issued, made, deal = deal_with_recourse
+    led.repay(p.core, issued.receivable_id, 20_000)  # 10,000 of it due on the bank's 50,000
+    w.advance(38 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    led.exercise_recourse(p.bank, made.offer_id)
+    assert led.claim(p.bank, made.token_id).amount == 10_000  # a locked voucher still claims
+    assert led.recourse_due(made.offer_id) == deal.price - 10_000
+    led.pay_recourse(p.tier1, made.offer_id)
+    assert led.offer_of(made.offer_id).recourse_amount == deal.price - 10_000
+
+
+def test_recourse_needs_a_deal_with_recourse_and_the_voucher_still_held(w, p, led):
+    issued = w.issue(100_000, maturity_days=30)
+    plain = offer(w, issued.token_id, 10_000, recourse=False)
+    led.accept_offer(p.bank, plain.offer_id)
+    held = offer(w, issued.token_id, 10_000, recourse=True)
+    led.accept_offer(p.bank, held.offer_id)
+    led.transfer(p.bank, held.token_id, p.bank2)
+    w.advance(38 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    with pytest.raises(FactoringWithoutRecourse):
+        led.exercise_recourse(p.bank, plain.offer_id)
+    with pytest.raises(FactoringVoucherNotHeld) as info:
+        led.exercise_recourse(p.bank, held.offer_id)
+    assert info.value.holder == p.bank2.address
