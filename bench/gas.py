@@ -71,6 +71,11 @@ EXTRAS: dict[str, str] = {
     "whole_transfer_to_holder": "whole voucher to a holder",
     "approve_value": "first allowance to an operator",
     "merge": "join two vouchers, burn one",
+    "offer": "offer part of a voucher (split + lock)",
+    "accept_offer": "financier buys it: DvP in one tx",
+    "repay": "obligor repays an instalment",
+    "claim": "holder claims its pro-rata share",
+    "mark_overdue": "anyone marks a receivable overdue",
 }
 
 FACE_VALUE = 100_000
@@ -182,6 +187,20 @@ def measure(url: str | None = None) -> list[dict]:
     ours["approve_value"] = ledger.approve_value(s1, t1, s4.address, 1_000).gas_used
     ours["merge"] = ledger.merge(s1, t2, t1).gas_used
 
+    # ---- financing: offer, DvP acceptance, an instalment, a claim, overdue ----
+    for party in (core, bank):
+        ledger.mint_cash(operator, cash, party, 10 * FACE_VALUE)
+    offered = ledger.offer(s1, t1, SPLIT_VALUE, rate_bps=1_200, deadline=now + 10 * DAY, recourse=True)
+    ours["offer"] = offered.receipt.gas_used
+    ours["accept_offer"] = ledger.accept_offer(bank, offered.offer_id).receipt.gas_used
+    ours["repay"] = ledger.repay(core, issued.receivable_id, FACE_VALUE // 2).gas_used
+    ours["claim"] = ledger.claim(s1, t1).receipt.gas_used
+    late = issue(s1, 2)
+    ledger.accept(s1, late.receivable_id)
+    chain.w3.provider.make_request("evm_increaseTime", [91 * DAY])
+    chain.w3.provider.make_request("evm_mine", [])
+    ours["mark_overdue"] = ledger.mark_overdue(s4, late.receivable_id).gas_used
+
     # ---- the ERC-3525 reference: the same steps, the same accounts in the same roles ----
     artifacts = compile_references()
     address, _ = deploy_artifact(chain, operator, artifacts["RefERC3525"], "Reference ERC-3525", "REF", 2)
@@ -207,8 +226,9 @@ def measure(url: str | None = None) -> list[dict]:
     chain.transact(core, fn.mint(s2.address, 3))  # s2 holds two, as with ours
     ref["whole_transfer_to_new_address"] = chain.transact(s2, fn.transferFrom(s2.address, s3.address, 3)).gas_used
 
-    # t1 got t2 back by the merge; only t3 (the second split, now s3's) left it.
-    _expect(ledger.voucher_of(t1).value == FACE_VALUE - SECOND_SPLIT_VALUE, "ours: value after merge")
+    # t1 got t2 back by the merge; t3 (the second split, now s3's) and the offered part left it.
+    _expect(ledger.voucher_of(t1).value == FACE_VALUE - SECOND_SPLIT_VALUE - SPLIT_VALUE, "ours: value after offer")
+    _expect(ledger.voucher_of(offered.token_id).holder == bank.address, "ours: factored voucher delivered")
     _expect(ledger.voucher_count(s3) == 1 and ledger.voucher_count(s2) == 0, "ours: voucher counts")
     _expect(erc3525.functions.balanceOf(r1).call() == FACE_VALUE - SPLIT_VALUE - SECOND_SPLIT_VALUE - MOVED_VALUE
             and erc3525.functions.balanceOf(r2).call() == SPLIT_VALUE + MOVED_VALUE, "reference: values")
