@@ -1,8 +1,11 @@
-"""The demo: deploy to a local Anvil and walk one receivable up a supply chain.
+"""The demo: deploy to a local Anvil and walk receivables through their whole life.
 
-issue → accept → split (tier 1 pays tier 2) → split again (tier 2 pays tier 3) → whole
-transfer → merge, printing each step and the resulting positions. It grows into the full
-lifecycle (factoring, repayment, audit) as those parts land.
+Receivable 1: issue → accept → tier 1 pays tier 2 (split) → tier 2 pays tier 3 (split) →
+tier 3 merges two vouchers → tier 2 factors part with recourse to bank A, tier 3 factors its
+voucher without recourse to bank B (delivery versus payment) → the core enterprise repays in
+two instalments → every holder claims. Receivable 2 goes overdue and bank A exercises its
+recourse against tier 1, which pays and takes the voucher back. It grows into the full
+lifecycle (data-asset collateral, the gateway, the audit) as those parts land.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def _money(units: int) -> str:
 def run(console: Console | None = None, node_kind: str | None = None) -> dict:
     """Run the scenario on a node it starts and stops; return the final positions."""
     console = console or Console()
-    operator, core, tier1, tier2, tier3, bank = _accounts(6)
+    operator, core, tier1, tier2, tier3, bank, bank_b = _accounts(7)
     names = {
         operator.address: "Operator", core.address: "Core Enterprise", tier1.address: "Tier-1 Supplier",
-        tier2.address: "Tier-2 Supplier", tier3.address: "Tier-3 Supplier", bank.address: "Bank",
+        tier2.address: "Tier-2 Supplier", tier3.address: "Tier-3 Supplier", bank.address: "Bank A",
+        bank_b.address: "Bank B",
     }
     with LocalNode(**({"kind": node_kind} if node_kind else {})) as node:
         console.print(f"[bold]Local {node.kind}[/] on {node.url}")
@@ -50,9 +54,12 @@ def run(console: Console | None = None, node_kind: str | None = None) -> dict:
 
         step = _stepper(console)
         for who, roles in [(core, [Role.CORE_ENTERPRISE]), (tier1, [Role.SUPPLIER]), (tier2, [Role.SUPPLIER]),
-                           (tier3, [Role.SUPPLIER]), (bank, [Role.FINANCIER])]:
+                           (tier3, [Role.SUPPLIER]), (bank, [Role.FINANCIER]), (bank_b, [Role.FINANCIER])]:
             ledger.admit(operator, who, roles)
-        step("Operator admits the core enterprise, three tiers of suppliers and a bank", None)
+        for who in (core, tier1, bank, bank_b):
+            ledger.mint_cash(operator, cash, who, 10_000_000_00)
+        step("Operator admits the core enterprise, three tiers of suppliers and two banks; "
+             "the cash issuer funds them", None)
 
         now = chain.w3.eth.get_block("latest")["timestamp"]
         line = ledger.grant_credit_line(bank, core, cash, 5_000_000_00, now + 365 * DAY, 30 * DAY)
@@ -75,24 +82,87 @@ def run(console: Console | None = None, node_kind: str | None = None) -> dict:
         step(f"Tier-1 also pays Tier-3 {_money(50_000_00)}: voucher #{second.token_id}", second.receipt)
         step(f"Tier-3 merges voucher #{second.token_id} into #{to_tier3.token_id}",
              ledger.merge(tier3, second.token_id, to_tier3.token_id))
-        step(f"Tier-3 transfers the whole voucher #{to_tier3.token_id} to the bank",
-             ledger.transfer(tier3, to_tier3.token_id, bank))
 
-        positions = _positions(ledger, [issued.token_id, to_tier2.token_id, to_tier3.token_id], names)
-        table = Table(title=f"Receivable #{issued.receivable_id}: vouchers after the walk-through")
-        for column in ("voucher", "holder", "value", "parent"):
-            table.add_column(column, justify="right" if column in ("value",) else "left")
+        deadline = chain.w3.eth.get_block("latest")["timestamp"] + 5 * DAY
+        with_recourse = ledger.offer(tier2, to_tier2.token_id, 100_000_00, rate_bps=1_000, deadline=deadline,
+                                     financier=bank, recourse=True)
+        step(f"Tier-2 offers {_money(100_000_00)} of voucher #{to_tier2.token_id} to Bank A at 10 %/year with "
+             f"recourse: locked in voucher #{with_recourse.token_id}", with_recourse.receipt)
+        deal_a = ledger.accept_offer(bank, with_recourse.offer_id)
+        step(f"Bank A buys it: pays {_money(deal_a.price)} for {_money(100_000_00)} and receives the voucher, "
+             "in one transaction", deal_a.receipt)
+        without = ledger.offer(tier3, to_tier3.token_id, 200_000_00, rate_bps=1_500, deadline=deadline)
+        deal_b = ledger.accept_offer(bank_b, without.offer_id)
+        step(f"Tier-3 sells its whole voucher #{to_tier3.token_id} without recourse; Bank B pays "
+             f"{_money(deal_b.price)}", deal_b.receipt)
+
+        step("Core enterprise repays the first instalment of 400,000.00",
+             ledger.repay(core, issued.receivable_id, 400_000_00))
+        step("Core enterprise repays the remaining 600,000.00: the receivable is settled",
+             ledger.repay(core, issued.receivable_id, 600_000_00))
+        holders = {tier1.address: tier1, tier2.address: tier2, tier3.address: tier3, bank.address: bank,
+                   bank_b.address: bank_b}
+        tokens = [issued.token_id, to_tier2.token_id, to_tier3.token_id, with_recourse.token_id]
+        for token_id in tokens:
+            v = ledger.voucher_of(token_id)
+            if ledger.claimable(token_id):
+                claimed = ledger.claim(holders[v.holder], token_id)
+                step(f"{names[v.holder]} claims {_money(claimed.amount)} on voucher #{token_id}", claimed.receipt)
+
+        late = ledger.issue(core, tier1, line_id=line.line_id, currency=cash, face_value=300_000_00,
+                            maturity=chain.w3.eth.get_block("latest")["timestamp"] + 30 * DAY,
+                            document_hash=hashlib.sha256(b"PO-2026-0203/DN-88990/INV-5602").digest())
+        ledger.accept(tier1, late.receivable_id)
+        step(f"Core enterprise issues receivable #{late.receivable_id} of 300,000.00 (30 days) to Tier-1, "
+             "who accepts", late.receipt)
+        sold = ledger.offer(tier1, late.token_id, 300_000_00, rate_bps=1_200, deadline=deadline, recourse=True)
+        late_deal = ledger.accept_offer(bank, sold.offer_id)
+        step(f"Tier-1 factors it with recourse to Bank A for {_money(late_deal.price)}", late_deal.receipt)
+        chain.w3.provider.make_request("evm_increaseTime", [61 * DAY])
+        chain.w3.provider.make_request("evm_mine", [])
+        step(f"61 days pass unpaid; Tier-3 marks receivable #{late.receivable_id} overdue",
+             ledger.mark_overdue(tier3, late.receivable_id))
+        step("Bank A exercises recourse against Tier-1", ledger.exercise_recourse(bank, sold.offer_id))
+        step(f"Tier-1 pays Bank A back {_money(late_deal.price)} and takes voucher #{late.token_id} back",
+             ledger.pay_recourse(tier1, sold.offer_id))
+
+        positions = _positions(ledger, tokens, names)
+        table = Table(title=f"Receivable #{issued.receivable_id}: vouchers after settlement")
+        for column in ("voucher", "holder", "value", "paid out", "status", "parent"):
+            table.add_column(column, justify="right" if column in ("value", "paid out") else "left")
         for row in positions:
-            table.add_row(f"#{row['token_id']}", row["holder"], _money(row["value"]),
-                          f"#{row['parent_id']}" if row["parent_id"] else "root")
+            table.add_row(f"#{row['token_id']}", row["holder"], _money(row["value"]), _money(row["paid"]),
+                          row["status"], f"#{row['parent_id']}" if row["parent_id"] else "root")
         total = sum(r["value"] for r in positions)
-        table.add_row("", "[bold]total[/]", f"[bold]{_money(total)}[/]", "")
+        paid = sum(r["paid"] for r in positions)
+        table.add_row("", "[bold]total[/]", f"[bold]{_money(total)}[/]", f"[bold]{_money(paid)}[/]", "", "")
         console.print(table)
+
+        costs = Table(title="Financing costs")
+        for column in ("deal", "seller", "financier", "value", "price", "cost", "recourse"):
+            costs.add_column(column, justify="right" if column in ("value", "price", "cost") else "left")
+        for offer_id in (with_recourse.offer_id, without.offer_id, sold.offer_id):
+            o = ledger.offer_of(offer_id)
+            costs.add_row(f"#{offer_id}", names[o.seller], names[o.financier], _money(o.value), _money(o.price),
+                          _money(o.value - o.price), _recourse(o))
+        console.print(costs)
+        cash_table = Table(title="Cash (DCNY) held at the end")
+        cash_table.add_column("party")
+        cash_table.add_column("balance", justify="right")
+        for who in (core, tier1, tier2, tier3, bank, bank_b):
+            cash_table.add_row(names[who.address], _money(ledger.cash_balance(cash, who)))
+        console.print(cash_table)
         used = ledger.credit_line(line.line_id).used
         console.print(f"Credit line #{line.line_id}: {_money(used)} used, "
                       f"{_money(ledger.credit_available(line.line_id))} available")
-        assert total == 1_000_000_00, "value was created or lost"
+        assert total == 1_000_000_00 and paid == 1_000_000_00, "value was created or lost"
         return {"positions": positions, "credit_used": used}
+
+
+def _recourse(offer) -> str:
+    if not offer.recourse:
+        return "without"
+    return {"NONE": "with (unused)", "CLAIMED": "with (claimed)", "PAID": "with (paid back)"}[offer.recourse_state.name]
 
 
 def _positions(ledger: Ledger, token_ids: list[int], names: dict[str, str]) -> list[dict]:
@@ -100,7 +170,7 @@ def _positions(ledger: Ledger, token_ids: list[int], names: dict[str, str]) -> l
     for token_id in token_ids:
         v = ledger.voucher_of(token_id)
         rows.append({"token_id": token_id, "holder": names.get(v.holder, v.holder), "value": v.value,
-                     "parent_id": v.parent_id})
+                     "paid": v.paid, "status": v.status.name.lower(), "parent_id": v.parent_id})
     return rows
 
 
