@@ -18,7 +18,8 @@ def demo(node: str = typer.Option(None, help="anvil (default) or ganache; also $
     """Start a local node, deploy, and walk a receivable up a three-tier supply chain."""
     from .demo import run
 
-    run(console, node)
+    # Wide enough for the tables when the output is not a terminal (CI logs, pipes).
+    run(Console(width=max(console.width, 110)), node)
 
 
 @app.command("compile")
@@ -70,6 +71,26 @@ def deploy(
     deployment = do_deploy(chain, Account.from_key(key))
     console.print(f"chain {deployment.chain_id}: ReceivableVoucher {deployment.voucher}, "
                   f"CreditLines {deployment.credit_lines} (block {deployment.start_block})")
+
+
+@app.command()
+def mirror(
+    rpc_url: str = typer.Option(..., envvar="LEDGER_RPC_URL", help="JSON-RPC endpoint of the chain"),
+    db: str = typer.Option("mirror.db", envvar="LEDGER_MIRROR_DB", help="SQLAlchemy URL or SQLite file"),
+    deployment: str = typer.Option(..., help="deployment JSON (deployments/<chain id>.json)"),
+    window: int = typer.Option(64, help="reorg window in blocks"),
+    max_page: int = typer.Option(2000, help="most blocks per eth_getLogs"),
+    poll: float = typer.Option(0.05, help="seconds between head polls"),
+    exit_at_head: bool = typer.Option(False, help="catch up to the head, then exit"),
+    rebuild: bool = typer.Option(False, help="empty the mirror's tables first (after a halt)"),
+) -> None:
+    """Mirror the contracts' events into SQL and follow the head (python -m ledger.mirror)."""
+    from pathlib import Path
+
+    from .mirror.__main__ import run
+
+    raise typer.Exit(run(rpc_url, db, Path(deployment), window=window, max_page=max_page, poll=poll,
+                         exit_at_head=exit_at_head, rebuild=rebuild))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,423 @@
+"""The mirror's writer: follow the chain and apply each event of our contracts to SQL once.
+
+How it stays exact:
+
+* Exactly once, in order. A page of blocks is applied in one database transaction, together
+  with the event log rows (unique on chain id, block hash, log index) and the cursor (the last
+  applied block's number and hash). A crash anywhere loses the whole transaction or none of it;
+  a restart resumes after the cursor.
+* Reorgs. Blocks within `window` of the head are applied with their headers: each block's hash
+  and parent hash are kept (mirror_block), and each row change is journaled with the row's
+  previous image (mirror_journal). Before going on, the mirror checks that the next block's
+  parent is the cursor and that the cursor is still canonical; if not, it finds the newest kept
+  block still on the canonical chain, undoes everything after it from the journal, and goes on
+  from there. The node's `removed` flag is not trusted (Anvil long reported it wrongly).
+  A reorg deeper than the window, or a head that went back past it, halts the mirror with
+  status "halted" and a message: nothing is guessed.
+* Catch-up. Blocks older than the window are final here: they are fetched in pages of up to
+  `max_page` blocks, one eth_getLogs for all our contracts per page; a provider's range or size
+  error halves the page, and each success doubles it again up to `max_page`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, delete, select, update
+
+from ..compiler import compile_project
+from ..deploy import Deployment
+from ..exceptions import LedgerError, NodeError
+from ..types import Event
+from . import db as dbmod
+from .decode import LogDecoder
+from .handlers import HANDLERS
+from .models import EventLog, MirrorBlock, MirrorCursor, MirrorJournal
+from .rpc import Header, Rpc, RpcError
+from .store import Store, decode_image, decode_key
+
+log = logging.getLogger("ledger.mirror")
+
+#: Deployment field -> contract (artifact) name: the contracts the mirror follows.
+DEPLOYMENT_CONTRACTS = {"voucher": "ReceivableVoucher", "credit_lines": "CreditLines"}
+
+RUNNING = "running"
+HALTED = "halted"
+
+
+class MirrorHalted(LedgerError):
+    """The mirror stopped on a condition it must not repair by itself (a reorg too deep)."""
+
+
+@dataclass(frozen=True)
+class BlockRef:
+    """A block the mirror's state reflects: all its events, and none after it, are applied."""
+
+    number: int
+    hash: str
+
+
+def contracts_of(deployment: Deployment) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(name, address, abi) of each contract of `deployment` the mirror follows."""
+    artifacts = compile_project()
+    found = []
+    for field, name in DEPLOYMENT_CONTRACTS.items():
+        address = getattr(deployment, field, None)
+        if address:
+            found.append((name, address, artifacts[name].abi))
+    return found
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    raise TypeError(f"cannot store {type(value).__name__} in the event log")
+
+
+class Mirror:
+    """Follow one deployment's events into one database.
+
+    Args:
+        rpc_url: the node's JSON-RPC endpoint.
+        db: a SQLAlchemy URL or a SQLite file path.
+        deployment: the contracts to follow and their start block.
+        window: how many recent blocks can be rolled back (the reorg window).
+        max_page: the most blocks one eth_getLogs asks for.
+        poll_interval: seconds between head polls when idle.
+        contracts: (name, address, abi) to follow instead of the deployment's (tests).
+    """
+
+    def __init__(
+        self,
+        rpc_url: str,
+        db: str,
+        deployment: Deployment,
+        *,
+        window: int = 64,
+        max_page: int = 2_000,
+        poll_interval: float = 0.05,
+        contracts: list[tuple[str, str, list[dict[str, Any]]]] | None = None,
+    ):
+        if window < 1 or max_page < 1:
+            raise ValueError("window and max_page must be at least 1")
+        self.deployment = deployment
+        self.window = window
+        self.max_page = max_page
+        self.page = max_page
+        self.poll_interval = poll_interval
+        self.rpc = Rpc(rpc_url)
+        self.decoder = LogDecoder(contracts if contracts is not None else contracts_of(deployment))
+        self.engine: Engine = dbmod.make_engine(db)
+        self.store = Store()
+        self._lock: dbmod.WriterLock | None = None
+        self._cursor: BlockRef | None = None
+        self._status = RUNNING
+        self._message = ""
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.error: BaseException | None = None
+        #: Called after each commit with the new cursor (the benchmark measures latency with it).
+        self.on_commit: Callable[[BlockRef], None] | None = None
+        self._open()
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        chain_id = self.rpc.chain_id()
+        if chain_id != self.deployment.chain_id:
+            raise NodeError(f"the deployment is for chain {self.deployment.chain_id}, the node is chain {chain_id}")
+        self._lock = dbmod.WriterLock(self.engine)
+        try:
+            dbmod.migrate(self.engine)
+            with self.engine.connect() as conn:
+                row = conn.execute(select(MirrorCursor)).first()
+            if row is not None:
+                if row.chain_id != chain_id or row.voucher.lower() != self.deployment.voucher.lower():
+                    raise dbmod.ConfigurationError(
+                        f"this database mirrors {row.voucher} on chain {row.chain_id}, not "
+                        f"{self.deployment.voucher} on chain {chain_id}"
+                    )
+                self._cursor = BlockRef(row.block_number, row.block_hash)
+                self._status, self._message = row.status, row.message
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop following, release the writer lock and the connections."""
+        self.stop()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+        self.engine.dispose()
+        self.rpc.close()
+
+    def __enter__(self) -> Mirror:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- state ---------------------------------------------------------------------------------
+
+    @property
+    def cursor(self) -> BlockRef | None:
+        """The last block applied (None before the first)."""
+        return self._cursor
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    def wait_for_block(self, number: int, timeout: float = 10.0) -> BlockRef:
+        """Block until the mirror has applied block `number`; return the block it reflects.
+
+        Raises:
+            TimeoutError: not reached within `timeout` seconds.
+            MirrorHalted: the mirror halted.
+        """
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                if self._status == HALTED:
+                    raise MirrorHalted(self._message)
+                cursor = self._cursor
+                if cursor is not None and cursor.number >= number:
+                    return cursor
+                if self.error is not None:
+                    raise MirrorHalted(f"the mirror stopped on an error: {self.error}") from self.error
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"the mirror has not reached block {number} (it is at {cursor})")
+                self._changed.wait(min(left, 0.5))
+
+    # -- following -----------------------------------------------------------------------------
+
+    def sync(self) -> BlockRef | None:
+        """Apply everything up to the current head; return the cursor.
+
+        Raises:
+            MirrorHalted: a reorg deeper than the window, now or in an earlier run.
+        """
+        while self.step():
+            pass
+        return self._cursor
+
+    def run(self) -> None:
+        """Follow the head until stop() (or a halt, which is raised)."""
+        while not self._stop.is_set():
+            try:
+                progressed = self.step()
+            except NodeError as error:  # the node is away: keep trying, as a follower must
+                log.warning("mirror: %s; retrying", error)
+                progressed = False
+                self._stop.wait(1.0)
+            if not progressed:
+                self._stop.wait(self.poll_interval)
+
+    def start(self) -> Mirror:
+        """Follow the head in a background thread."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run_thread, name="ledger-mirror", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run_thread(self) -> None:
+        try:
+            self.run()
+        except BaseException as error:  # surfaced by wait_for_block
+            self.error = error
+            log.error("mirror stopped: %s", error)
+            with self._changed:
+                self._changed.notify_all()
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+
+    def step(self) -> bool:
+        """Apply the next page of blocks, or repair a reorg. Return whether anything changed."""
+        if self._status == HALTED:
+            raise MirrorHalted(self._message)
+        head = self.rpc.latest()
+        cursor = self._cursor
+        if cursor is not None:
+            if head.number < cursor.number or (head.number == cursor.number and head.hash != cursor.hash):
+                self._reorg(head)
+                return True
+            if head.number == cursor.number:
+                return False
+        first = cursor.number + 1 if cursor else self.deployment.start_block
+        if first > head.number:
+            return False
+        final = head.number - self.window  # blocks up to here are beyond the reorg window
+        if first <= final:
+            return self._apply_range(first, min(final, first + self.page - 1), head, journaled=False)
+        return self._apply_range(first, min(head.number, first + min(self.page, self.window) - 1), head, journaled=True)
+
+    def _apply_range(self, first: int, last: int, head: Header, *, journaled: bool) -> bool:
+        numbers = list(range(first, last + 1)) if journaled else sorted({first, last})
+        headers = self.rpc.headers(numbers)
+        if any(h is None for h in headers.values()):
+            return True  # the chain got shorter since the head was read: look again
+        cursor = self._cursor
+        if cursor is not None and headers[first].parent_hash != cursor.hash:
+            self._reorg(head)
+            return True
+        if journaled and any(headers[n].parent_hash != headers[n - 1].hash for n in numbers[1:]):
+            return True  # the chain changed while we read it: read again
+        try:
+            raw_logs = self.rpc.logs(self.decoder.addresses, first, last)
+        except RpcError as error:
+            if error.is_range_error and last > first:
+                self.page = max(1, (last - first + 1) // 2)
+                log.info("mirror: %s; asking for %d blocks at a time", error.rpc_message, self.page)
+                return True
+            raise
+        for raw in raw_logs:
+            known = headers.get(int(raw["blockNumber"], 16))
+            if known is not None and raw["blockHash"] != known.hash:
+                return True  # logs of another fork than the headers: read again
+        events = [e for e in map(self.decoder.decode, raw_logs) if e is not None]
+        events.sort(key=lambda e: (e.block_number, e.log_index))
+        self._apply(events, headers[last], headers if journaled else {})
+        self.page = min(self.max_page, self.page * 2)
+        return True
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _apply(self, events: list[Event], last: Header, kept: dict[int, Header]) -> None:
+        """Apply `events` and move the cursor to `last`, in one transaction."""
+        store = self.store
+        chain_id = self.deployment.chain_id
+        try:
+            with self.engine.begin() as conn:
+                store.begin(conn)
+                rows = []
+                for e in events:
+                    store.block = e.block_number
+                    store.journaling = e.block_number in kept
+                    handler = HANDLERS.get((e.contract, e.name))
+                    if handler is not None:
+                        handler(store, e)
+                    rows.append({
+                        "chain_id": chain_id, "block_number": e.block_number, "block_hash": e.block_hash,
+                        "log_index": e.log_index, "tx_hash": e.tx_hash, "contract": e.contract,
+                        "address": e.address, "name": e.name,
+                        "args": json.dumps(e.args, default=_json_default, separators=(",", ":")),
+                    })
+                store.flush()
+                if rows:
+                    conn.execute(EventLog.__table__.insert(), rows)
+                if kept:
+                    conn.execute(MirrorBlock.__table__.insert(), [
+                        {"number": h.number, "hash": h.hash, "parent_hash": h.parent_hash} for h in kept.values()
+                    ])
+                horizon = last.number - self.window
+                conn.execute(delete(MirrorBlock).where(MirrorBlock.number <= horizon))
+                conn.execute(delete(MirrorJournal).where(MirrorJournal.block_number <= horizon))
+                self._write_cursor(conn, BlockRef(last.number, last.hash))
+        except BaseException:
+            store.abort()
+            raise
+        store.committed()
+        self._moved(BlockRef(last.number, last.hash))
+
+    def _write_cursor(self, conn, cursor: BlockRef, status: str = RUNNING, message: str = "") -> None:
+        values = {"block_number": cursor.number, "block_hash": cursor.hash, "status": status, "message": message}
+        if conn.execute(update(MirrorCursor).where(MirrorCursor.id == 1).values(**values)).rowcount == 0:
+            conn.execute(MirrorCursor.__table__.insert(), [{
+                "id": 1, "chain_id": self.deployment.chain_id, "voucher": self.deployment.voucher, **values,
+            }])
+
+    def _moved(self, cursor: BlockRef) -> None:
+        with self._changed:
+            self._cursor = cursor
+            self._changed.notify_all()
+        if self.on_commit is not None:
+            self.on_commit(cursor)
+
+    # -- reorgs --------------------------------------------------------------------------------
+
+    def _reorg(self, head: Header) -> None:
+        """Roll back to the newest kept block still canonical, or halt if there is none."""
+        cursor = self._cursor
+        with self.engine.connect() as conn:
+            kept = {r.number: r.hash for r in conn.execute(select(MirrorBlock.number, MirrorBlock.hash))}
+        kept.setdefault(cursor.number, cursor.hash)
+        candidates = sorted((n for n in kept if n <= head.number), reverse=True)
+        canonical = self.rpc.headers(candidates) if candidates else {}
+        ancestor = next((n for n in candidates if canonical[n] is not None and canonical[n].hash == kept[n]), None)
+        if ancestor is None:
+            lowest = min(kept)
+            if head.number < lowest:
+                why = f"the head went back to block {head.number}, below the oldest block kept ({lowest})"
+            else:
+                why = f"no block kept since {lowest} is still on the canonical chain"
+            self._halt(f"reorg deeper than the window of {self.window} blocks at block {cursor.number}: {why}; "
+                       "rebuild the mirror (ledger.mirror --rebuild)")
+        log.warning("mirror: reorg: rolling back from block %d to %d", cursor.number, ancestor)
+        self._rollback(BlockRef(ancestor, kept[ancestor]))
+
+    def _rollback(self, to: BlockRef) -> None:
+        """Undo every change after block `to.number`, in one transaction."""
+        store = self.store
+        store.forget()
+        try:
+            with self.engine.begin() as conn:
+                store.begin(conn)
+                store.journaling = False
+                entries = conn.execute(
+                    select(MirrorJournal).where(MirrorJournal.block_number > to.number).order_by(MirrorJournal.id.desc())
+                ).all()
+                for entry in entries:  # newest first: the oldest image of a row is written last
+                    store.restore(entry.table_name, decode_key(entry.row_key), decode_image(entry.image))
+                store.flush()
+                conn.execute(delete(MirrorJournal).where(MirrorJournal.block_number > to.number))
+                conn.execute(delete(MirrorBlock).where(MirrorBlock.number > to.number))
+                conn.execute(delete(EventLog).where(EventLog.block_number > to.number))
+                self._write_cursor(conn, to)
+        except BaseException:
+            store.abort()
+            raise
+        store.committed()
+        store.forget()
+        self.page = self.max_page
+        self._moved(to)
+
+    def _halt(self, message: str) -> None:
+        with self.engine.begin() as conn:
+            self._write_cursor(conn, self._cursor, HALTED, message)
+        with self._changed:
+            self._status, self._message = HALTED, message
+            self._changed.notify_all()
+        log.error("mirror halted: %s", message)
+        raise MirrorHalted(message)
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def rebuild(self) -> None:
+        """Empty every mirror table, so the next sync starts again from the start block."""
+        from .models import ALL_MODELS
+
+        with self.engine.begin() as conn:
+            for model in ALL_MODELS:
+                conn.execute(delete(model))
+        self.store.forget()
+        with self._changed:
+            self._cursor, self._status, self._message = None, RUNNING, ""
+        self.page = self.max_page

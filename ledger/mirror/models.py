@@ -1,0 +1,267 @@
+"""The mirror's SQL tables: the read model of the chain, plus the mirror's own bookkeeping.
+
+Domain tables (what readers query) hold the state the contracts' views return, keyed as the
+contracts key it. Bookkeeping tables (``mirror_*``) hold the cursor, the recent block hashes
+and the undo journal that make exactly-once application and reorg rollback possible.
+
+Amounts are ``Amount`` columns: NUMERIC(78, 0) on PostgreSQL. SQLite would turn an integer
+text above 2^63 in a NUMERIC column into a REAL (losing digits), so there the column has BLOB
+affinity: integers up to 2^63 - 1 are stored as INTEGER (and compare as numbers), larger ones as
+their exact decimal text. Either way Python reads back an int.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Index, Integer, Numeric, UniqueConstraint
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+from sqlmodel import Field, SQLModel
+
+_INT64_MAX = 2**63 - 1
+
+
+class _SqliteAmount(UserDefinedType):
+    """A column SQLite gives BLOB affinity: it stores what it is given, unconverted."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "BLOB"
+
+
+class Amount(TypeDecorator):
+    """An unsigned 256-bit integer: NUMERIC(78, 0), exact on every backend, never float."""
+
+    impl = Numeric(78, 0)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(_SqliteAmount())
+        return dialect.type_descriptor(Numeric(78, 0))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = int(value)
+        if dialect.name == "sqlite" and value > _INT64_MAX:
+            return str(value)
+        return value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else int(value)
+
+
+def amount(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(Amount(), nullable=False, **kwargs))
+
+
+def big(**kwargs: Any) -> Any:
+    """A 64-bit integer field (token and line ids are 48-bit, times 40-bit, role masks 32-bit)."""
+    if kwargs.get("primary_key"):
+        kwargs["sa_column_kwargs"] = {"autoincrement": False}  # a natural key, not a sequence
+    return Field(sa_type=BigInteger, **kwargs)
+
+
+#: An autoincrement key: SQLite only autoincrements a column declared INTEGER.
+SERIAL = BigInteger().with_variant(Integer, "sqlite")
+
+
+# -- bookkeeping ---------------------------------------------------------------------------------
+
+
+class MirrorCursor(SQLModel, table=True):
+    """The last block whose events are all applied (one row), and the mirror's status."""
+
+    __tablename__ = "mirror_cursor"
+
+    id: int = big(default=1, primary_key=True)
+    chain_id: int = big()
+    voucher: str = Field(max_length=42)
+    block_number: int = big()
+    block_hash: str = Field(max_length=66)
+    status: str = Field(max_length=16)  # running | halted
+    message: str = Field(default="")
+
+
+class MirrorBlock(SQLModel, table=True):
+    """A recently applied block (the reorg window): its hash and its parent's."""
+
+    __tablename__ = "mirror_block"
+
+    number: int = big(primary_key=True)
+    hash: str = Field(max_length=66)
+    parent_hash: str = Field(max_length=66)
+
+
+class MirrorJournal(SQLModel, table=True):
+    """The undo journal: a row's image before `block_number` first changed it (None: absent)."""
+
+    __tablename__ = "mirror_journal"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SERIAL)
+    block_number: int = big(index=True)
+    table_name: str = Field(max_length=64)
+    row_key: str
+    image: str | None = None
+
+
+class EventLog(SQLModel, table=True):
+    """Every event of our contracts on the canonical chain, append-only, in chain order."""
+
+    __tablename__ = "event_log"
+    __table_args__ = (
+        UniqueConstraint("chain_id", "block_hash", "log_index", name="uq_event_log_key"),
+        Index("ix_event_log_order", "block_number", "log_index"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=SERIAL)
+    chain_id: int = big()
+    block_number: int = big()
+    block_hash: str = Field(max_length=66)
+    log_index: int = big()
+    tx_hash: str = Field(max_length=66)
+    contract: str = Field(max_length=64)
+    address: str = Field(max_length=42)
+    name: str = Field(max_length=64, index=True)
+    args: str  # JSON: ints as numbers, bytes as 0x hex, addresses checksummed
+
+
+# -- membership ----------------------------------------------------------------------------------
+
+
+class Member(SQLModel, table=True):
+    """An account that ever held a role: whether it is a member and its party-role bit mask."""
+
+    __tablename__ = "member"
+
+    address: str = Field(primary_key=True, max_length=42)
+    is_member: bool
+    roles: int = big()  # bit i = ledger.types.Role i, as ReceivableVoucher.rolesOf
+    updated_block: int = big()
+
+
+class RoleAssignment(SQLModel, table=True):
+    """One role held by one account (AccessControl's hasRole), including DEFAULT_ADMIN_ROLE."""
+
+    __tablename__ = "role_assignment"
+
+    role: str = Field(primary_key=True, max_length=66)
+    account: str = Field(primary_key=True, max_length=42)
+    role_name: str = Field(max_length=64)
+    granted_by: str = Field(max_length=42)
+    granted_block: int = big()
+
+
+class RoleAdmin(SQLModel, table=True):
+    """A role's admin role where it was changed from DEFAULT_ADMIN_ROLE (RoleAdminChanged)."""
+
+    __tablename__ = "role_admin"
+
+    role: str = Field(primary_key=True, max_length=66)
+    admin_role: str = Field(max_length=66)
+
+
+class PauseState(SQLModel, table=True):
+    """Whether a pausable contract is paused."""
+
+    __tablename__ = "pause_state"
+
+    contract: str = Field(primary_key=True, max_length=42)
+    paused: bool
+    updated_block: int = big()
+
+
+# -- credit lines and receivables ----------------------------------------------------------------
+
+
+class CreditLine(SQLModel, table=True):
+    __tablename__ = "credit_line"
+
+    line_id: int = big(primary_key=True)
+    financier: str = Field(max_length=42, index=True)
+    obligor: str = Field(max_length=42, index=True)
+    currency: str = Field(max_length=42)
+    limit: int = amount()
+    used: int = amount()
+    expiry: int = big()
+    grace_period: int = big()
+
+
+class Receivable(SQLModel, table=True):
+    """A receivable (the vouchers' slot). state is ledger.types.ReceivableState."""
+
+    __tablename__ = "receivable"
+
+    receivable_id: int = big(primary_key=True)
+    obligor: str = Field(max_length=42, index=True)
+    supplier: str = Field(max_length=42, index=True)
+    line_id: int = big()
+    currency: str = Field(max_length=42)
+    face_value: int = amount()
+    repaid: int = amount()
+    maturity: int = big()
+    document_hash: str = Field(max_length=66, index=True)
+    root_token_id: int = big()
+    state: int = big()
+    issued_block: int = big()
+    tx_hash: str = Field(max_length=66)
+
+
+class Voucher(SQLModel, table=True):
+    """A voucher (token). status is ledger.types.VoucherStatus; a burned one keeps its last holder."""
+
+    __tablename__ = "voucher"
+
+    token_id: int = big(primary_key=True)
+    holder: str = Field(max_length=42, index=True)
+    receivable_id: int = big(default=0, index=True)
+    value: int = amount()
+    parent_id: int | None = big(default=None)  # None until the first TransferValue into it
+    status: int = big()
+    epoch: int = big(default=0)  # bumped by each whole transfer: older approvals lapse, as on chain
+    burned: bool = False
+    minted_block: int = big()
+    burned_block: int | None = big(default=None)
+
+
+class TokenApproval(SQLModel, table=True):
+    """ERC-721 approve: who may move the whole voucher, in force while `epoch` is the voucher's."""
+
+    __tablename__ = "token_approval"
+
+    token_id: int = big(primary_key=True)
+    operator: str = Field(max_length=42)
+    epoch: int = big()
+
+
+class ValueAllowance(SQLModel, table=True):
+    """ERC-3525 approve: value an operator may move out of a voucher, while `epoch` is the voucher's."""
+
+    __tablename__ = "value_allowance"
+
+    token_id: int = big(primary_key=True)
+    operator: str = Field(primary_key=True, max_length=42)
+    value: int = amount()
+    epoch: int = big()
+
+
+class OperatorApproval(SQLModel, table=True):
+    """ERC-721 setApprovalForAll (only approvals in force are kept)."""
+
+    __tablename__ = "operator_approval"
+
+    holder: str = Field(primary_key=True, max_length=42)
+    operator: str = Field(primary_key=True, max_length=42)
+
+
+#: Tables whose rows handlers change (journaled, rolled back on a reorg), by name.
+STATE_MODELS: dict[str, type[SQLModel]] = {
+    m.__tablename__: m
+    for m in (Member, RoleAssignment, RoleAdmin, PauseState, CreditLine, Receivable, Voucher,
+              TokenApproval, ValueAllowance, OperatorApproval)
+}
+#: Every table of the mirror (what the migrations create).
+ALL_MODELS: tuple[type[SQLModel], ...] = (MirrorCursor, MirrorBlock, MirrorJournal, EventLog, *STATE_MODELS.values())
+TABLE_NAMES = frozenset(m.__tablename__ for m in ALL_MODELS)
