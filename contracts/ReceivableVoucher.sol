@@ -423,19 +423,9 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     /// @inheritdoc IReceivableVoucher
     function deliver(uint256 tokenId, address to) external onlyFactoring whenNotPaused {
         Token storage t = _requireLocked(tokenId);
-        address from = t.holder;
-        if (to == address(0)) revert VoucherInvalidReceiver(to);
-        Account memory sender = _accounts[from];
-        _requireMember(sender.roles, from);
-        _accounts[from].vouchers = sender.vouchers - 1;
-        Account memory recipient = _accounts[to];
-        _requireMember(recipient.roles, to);
-        _accounts[to].vouchers = recipient.vouchers + 1;
-        t.holder = to;
         t.status = VoucherStatus.Active;
-        t.epoch += 1;
         emit VoucherUnlocked(tokenId);
-        emit Transfer(from, to, tokenId);
+        _handOver(t, tokenId, t.holder, to, t.epoch);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -450,18 +440,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         _requireActive(tokenId, holder, t.status);
         if (holder != from) revert VoucherIncorrectHolder(from, tokenId, holder);
         if (!_isAuthorized(_msgSender(), tokenId, holder, epoch)) revert VoucherUnauthorized(_msgSender(), tokenId);
-        if (to == address(0)) revert VoucherInvalidReceiver(to);
-        Account memory sender = _accounts[from];
-        _requireMember(sender.roles, from);
-        _accounts[from].vouchers = sender.vouchers - 1;
-        Account memory recipient = _accounts[to];
-        _requireMember(recipient.roles, to);
-        _accounts[to].vouchers = recipient.vouchers + 1;
-
-        // One write: new holder, and a new epoch so every approval on the voucher lapses.
-        t.holder = to;
-        t.epoch = epoch + 1;
-        emit Transfer(from, to, tokenId);
+        _handOver(t, tokenId, from, to, epoch);
     }
 
     /// @inheritdoc IERC721
@@ -693,6 +672,21 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         emit SlotChanged(newTokenId, 0, receivableId);
         emit TransferValue(fromTokenId, newTokenId, value);
         if (paidMoved != 0) emit VoucherPaidMoved(fromTokenId, newTokenId, paidMoved);
+    }
+
+    /// @dev Hand the whole voucher from `from` to `to` (both members), with a new epoch so every
+    /// approval on it lapses.
+    function _handOver(Token storage t, uint256 tokenId, address from, address to, uint40 epoch) private {
+        if (to == address(0)) revert VoucherInvalidReceiver(to);
+        Account memory sender = _accounts[from];
+        _requireMember(sender.roles, from);
+        _accounts[from].vouchers = sender.vouchers - 1;
+        Account memory recipient = _accounts[to];
+        _requireMember(recipient.roles, to);
+        _accounts[to].vouchers = recipient.vouchers + 1;
+        t.holder = to;
+        t.epoch = epoch + 1;
+        emit Transfer(from, to, tokenId);
     }
 
     /// @dev The part of `paid` that moves with `value` of `balance`: pro rata, rounded down, so
