@@ -21,7 +21,9 @@ The conditions, mirrored on both sides with the same accounts in the same roles:
   two tokens (so keeps one) and the recipient never held one (for us an admitted member).
 
 Our extra rows (accept, the second split out of the same token, a whole transfer to an address
-that already holds vouchers, approve_value, merge) have no baseline.
+that already holds vouchers, approve_value, merge, the financing steps, and the data-asset steps:
+register (the registry's second asset, with a metadata URI), appraise, list, pledge to a line
+with an advance rate set, release) have no baseline.
 
 Compile settings: every contract is compiled by the same solc (0.8.37) with the project's
 settings (ledger.compiler: optimizer on, 200 runs, via-IR, evmVersion shanghai), except the OpenZeppelin 5.x ERC721
@@ -76,6 +78,11 @@ EXTRAS: dict[str, str] = {
     "repay": "obligor repays an instalment",
     "claim": "holder claims its pro-rata share",
     "mark_overdue": "anyone marks a receivable overdue",
+    "register_data_asset": "owner registers a data asset (2nd)",
+    "appraise": "appraiser attests its value",
+    "list_data_asset": "exchange lists it",
+    "pledge": "owner pledges it to a line",
+    "release": "financier releases the pledge",
 }
 
 FACE_VALUE = 100_000
@@ -148,7 +155,7 @@ def measure(url: str | None = None) -> list[dict]:
             return measure(node.url)
 
     chain = Chain(url)
-    operator, core, bank, warm, s1, s2, s3, s4 = dev_accounts(8)
+    operator, core, bank, warm, s1, s2, s3, s4, appraiser, exchange = dev_accounts(10)
     ours: dict[str, int] = {}
     ref: dict[str, int] = {}
 
@@ -200,6 +207,26 @@ def measure(url: str | None = None) -> list[dict]:
     chain.w3.provider.make_request("evm_increaseTime", [91 * DAY])
     chain.w3.provider.make_request("evm_mine", [])
     ours["mark_overdue"] = ledger.mark_overdue(s4, late.receivable_id).gas_used
+
+    # ---- data assets: register (after a warm-up one), appraise, list, pledge, release ----
+    ledger.admit(operator, appraiser, [Role.APPRAISER])
+    ledger.admit(operator, exchange, [Role.EXCHANGE])
+    ledger.set_advance_rate(bank, line.line_id, 5_000)
+    ledger.register_data_asset(s1, keccak(text="bench data 0"))  # warm-up: the registry's first asset
+    registered = ledger.register_data_asset(
+        s1, keccak(text="bench data 1"), metadata_hash=keccak(text="bench metadata 1"), uri="ipfs://bench-metadata-1")
+    asset_id = registered.asset_id
+    ours["register_data_asset"] = registered.receipt.gas_used
+    valid_until = chain.w3.eth.get_block("latest")["timestamp"] + 180 * DAY
+    ours["appraise"] = ledger.appraise(
+        appraiser, asset_id, report_hash=keccak(text="bench report"), value=10 * FACE_VALUE, valid_until=valid_until,
+    ).receipt.gas_used
+    ours["list_data_asset"] = ledger.list_data_asset(exchange, asset_id, keccak(text="bench listing")).gas_used
+    pledged = ledger.pledge(s1, asset_id, line.line_id)
+    ours["pledge"] = pledged.receipt.gas_used
+    _expect(ledger.collateral(line.line_id).value == 10 * FACE_VALUE, "ours: collateral counted")
+    ours["release"] = ledger.release(bank, asset_id).gas_used
+    _expect(ledger.collateral(line.line_id).value == 0, "ours: collateral released")
 
     # ---- the ERC-3525 reference: the same steps, the same accounts in the same roles ----
     artifacts = compile_references()

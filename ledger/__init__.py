@@ -17,10 +17,15 @@ from .exceptions import (
 )
 from .node import LocalNode
 from .types import (
+    Appraisal,
+    Collateral,
     CreditLine,
+    DataAsset,
     Event,
     Issued,
     LineGranted,
+    Pledge,
+    PledgeState,
     Receipt,
     Receivable,
     ReceivableState,
@@ -31,12 +36,15 @@ from .types import (
 )
 
 __all__ = [
+    "Appraisal",
     "Chain",
     "ChainError",
+    "Collateral",
     "CompilationError",
     "ConfigurationError",
     "ContractError",
     "CreditLine",
+    "DataAsset",
     "Deployment",
     "DeploymentError",
     "Event",
@@ -46,6 +54,8 @@ __all__ = [
     "LineGranted",
     "LocalNode",
     "NodeError",
+    "Pledge",
+    "PledgeState",
     "Receipt",
     "Receivable",
     "ReceivableState",

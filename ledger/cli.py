@@ -69,8 +69,9 @@ def deploy(
         raise typer.BadParameter(f"set ${key_env} to the deployer's private key", param_hint="--key-env")
     chain = Chain(rpc_url)
     deployment = do_deploy(chain, Account.from_key(key))
-    console.print(f"chain {deployment.chain_id}: ReceivableVoucher {deployment.voucher}, "
-                  f"CreditLines {deployment.credit_lines} (block {deployment.start_block})")
+    console.print(f"chain {deployment.chain_id} (from block {deployment.start_block}): "
+                  f"ReceivableVoucher {deployment.voucher}, CreditLines {deployment.credit_lines}, "
+                  f"Factoring {deployment.factoring}, DataAssetRegistry {deployment.data_assets}")
 
 
 @app.command()

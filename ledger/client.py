@@ -12,7 +12,15 @@ from .compiler import compile_project
 from .deploy import Deployment
 from .exceptions import DeploymentError
 from .types import (
+    Appraisal,
+    Appraised,
+    AssetRegistered,
     Claimed,
+    Collateral,
+    DataAsset,
+    Pledge,
+    PledgeState,
+    Pledged,
     Factored,
     Offer,
     OfferState,
@@ -38,7 +46,7 @@ def _address(party: LocalAccount | Address) -> Address:
 
 
 class Ledger:
-    """Every operation of the voucher, membership and credit-line contracts.
+    """Every operation of the voucher, membership, credit-line, factoring and data-asset contracts.
 
     Writes take the signing party first (an eth-account LocalAccount) and return what they
     created plus the mined Receipt; a refusal raises the contract's custom error as a
@@ -70,6 +78,15 @@ class Ledger:
         chain.register("ReceivableVoucher", self.voucher)
         chain.register("CreditLines", self.credit_lines)
         chain.register("Factoring", self.factoring)
+        #: The DataAssetRegistry, or None for a deployment made before it existed.
+        self.data_assets: Contract | None = None
+        if deployment.data_assets:
+            if not chain.w3.eth.get_code(deployment.data_assets):
+                raise DeploymentError(
+                    f"no DataAssetRegistry contract at {deployment.data_assets} on chain {chain.chain_id}")
+            self.data_assets = chain.w3.eth.contract(
+                address=deployment.data_assets, abi=artifacts["DataAssetRegistry"].abi)
+            chain.register("DataAssetRegistry", self.data_assets)
         self._currencies: dict[str, Contract] = {}
 
     def _call(self, fn, block: int | str = "latest"):
@@ -153,8 +170,116 @@ class Ledger:
         return CreditLine(line_id, *raw)
 
     def credit_available(self, line_id: int) -> int:
-        """What the line can still lend now (0 once expired)."""
+        """What the line can still lend now: effective limit minus use (0 once expired)."""
         return self._call(self.credit_lines.functions.available(line_id))
+
+    def set_advance_rate(self, financier: LocalAccount, line_id: int, rate_bps: int) -> Receipt:
+        """Lend `rate_bps` / 10,000 of the value of the data assets pledged to the line (its financier)."""
+        return self.chain.transact(financier, self.credit_lines.functions.setAdvanceRate(line_id, rate_bps))
+
+    def collateral(self, line_id: int, *, block: int | str = "latest") -> Collateral:
+        """What the data assets pledged to the line count, as CreditLines last recorded it."""
+        value, valid_until, rate = self._call(self.credit_lines.functions.collateralOf(line_id), block)
+        return Collateral(line_id, value, valid_until, rate)
+
+    def effective_limit(self, line_id: int) -> int:
+        """The line's base limit plus the collateral credit that counts now."""
+        return self._call(self.credit_lines.functions.effectiveLimit(line_id))
+
+    # -- data assets -----------------------------------------------------------------------------
+
+    @property
+    def _assets(self) -> Contract:
+        if self.data_assets is None:
+            raise DeploymentError("this deployment has no DataAssetRegistry: deploy again")
+        return self.data_assets
+
+    def register_data_asset(
+        self, owner: LocalAccount, content_hash: bytes, *, metadata_hash: bytes = bytes(32), uri: str = "",
+    ) -> AssetRegistered:
+        """Register a data asset owned by `owner` (a member) by its content fingerprint.
+
+        Args:
+            owner: the data provider registering it.
+            content_hash: fingerprint of the data itself; the same content registers once only.
+            metadata_hash: fingerprint of its description (the metadata document).
+            uri: where the metadata can be fetched (not the data).
+
+        Returns:
+            The new asset id and the receipt.
+
+        Raises:
+            DataAssetDuplicateContent: the content is already registered.
+            MembershipNotMember: `owner` is not a member.
+        """
+        fn = self._assets.functions.register(bytes(content_hash), bytes(metadata_hash), uri)
+        receipt = self.chain.transact(owner, fn)
+        return AssetRegistered(receipt.named("DataAssetRegistered")[0].args["assetId"], receipt)
+
+    def appraise(
+        self, appraiser: LocalAccount, asset_id: int, *, report_hash: bytes, value: int, valid_until: int,
+    ) -> Appraised:
+        """Attest the asset's value until `valid_until` (APPRAISER); the lowest unexpired value counts."""
+        fn = self._assets.functions.appraise(asset_id, bytes(report_hash), value, valid_until)
+        receipt = self.chain.transact(appraiser, fn)
+        return Appraised(receipt.named("DataAssetAppraised")[0].args["slot"], receipt)
+
+    def list_data_asset(self, exchange: LocalAccount, asset_id: int, listing_id: bytes) -> Receipt:
+        """Certify and list the asset as a product of `exchange` (EXCHANGE)."""
+        return self.chain.transact(exchange, self._assets.functions.list(asset_id, bytes(listing_id)))
+
+    def pledge(self, owner: LocalAccount, asset_id: int, line_id: int) -> Pledged:
+        """Pledge a listed, appraised asset to credit line `line_id`'s financier (its owner).
+
+        Raises:
+            DataAssetNotListed, DataAssetNotAppraised, DataAssetAlreadyPledged, DataAssetNotOwner.
+        """
+        receipt = self.chain.transact(owner, self._assets.functions.pledge(asset_id, line_id))
+        return Pledged(receipt.named("DataAssetPledged")[0].args["pledgeId"], receipt)
+
+    def release(self, financier: LocalAccount, asset_id: int) -> Receipt:
+        """End the asset's pledge (its pledgee).
+
+        Raises:
+            CreditLineCollateralShortfall: the line would use more than its limit without it.
+            DataAssetNotPledgee, DataAssetNotPledged.
+        """
+        return self.chain.transact(financier, self._assets.functions.release(asset_id))
+
+    def foreclose(self, financier: LocalAccount, asset_id: int, receivable_id: int) -> Receipt:
+        """Take the pledged asset on default of `receivable_id`, a receivable of the pledge's line."""
+        return self.chain.transact(financier, self._assets.functions.foreclose(asset_id, receivable_id))
+
+    def sync_collateral(self, anyone: LocalAccount, line_id: int) -> Receipt:
+        """Recount the line's pledged assets (after a counted appraisal expired)."""
+        return self.chain.transact(anyone, self._assets.functions.sync(line_id))
+
+    def data_asset(self, asset_id: int, *, block: int | str = "latest") -> DataAsset:
+        raw = self._call(self._assets.functions.assetOf(asset_id), block)
+        return DataAsset(asset_id, *raw)
+
+    def appraisals(self, asset_id: int, *, block: int | str = "latest") -> list[Appraisal]:
+        """The asset's appraisal slots in use (expired ones included until replaced)."""
+        raw = self._call(self._assets.functions.appraisalsOf(asset_id), block)
+        return [Appraisal(slot, *a) for slot, a in enumerate(raw) if a[2] != 0]
+
+    def counted_value(self, asset_id: int) -> tuple[int, int]:
+        """The lowest unexpired appraised value (0 if none) and when that appraisal expires."""
+        value, valid_until = self._call(self._assets.functions.countedValue(asset_id))
+        return value, valid_until
+
+    def pledge_of(self, pledge_id: int, *, block: int | str = "latest") -> Pledge:
+        raw = list(self._call(self._assets.functions.pledgeOf(pledge_id), block))
+        raw[2] = PledgeState(raw[2])
+        return Pledge(pledge_id, *raw)
+
+    def pledged_to(self, line_id: int) -> list[int]:
+        """The ids of the assets pledged to the line now."""
+        return list(self._call(self._assets.functions.pledgedTo(line_id)))
+
+    def asset_of_content(self, content_hash: bytes) -> int:
+        """The asset registered with this content fingerprint, or 0."""
+        return self._call(self._assets.functions.assetOfContent(bytes(content_hash)))
 
     # -- receivables -----------------------------------------------------------------------------
 

@@ -30,6 +30,8 @@ class Deployment:
     start_block: int
     deployer: str
     value_decimals: int
+    #: The DataAssetRegistry; None in deployment files written before it existed.
+    data_assets: str | None = None
 
     def save(self, directory: Path = DEPLOYMENTS_DIR) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -66,37 +68,44 @@ def deploy(
     value_decimals: int = DEFAULT_VALUE_DECIMALS,
     save: bool = True,
 ) -> Deployment:
-    """Deploy ReceivableVoucher, CreditLines and Factoring, wired to each other.
+    """Deploy ReceivableVoucher, CreditLines, Factoring and DataAssetRegistry, wired together.
 
     The voucher contract takes the CreditLines and Factoring addresses in its constructor
-    (immutables, so its hot paths read no storage for them) and both take the voucher's: their
-    addresses are computed from the deployer's next nonces, then checked once all are mined.
+    (immutables, so its hot paths read no storage for them) and both take the voucher's;
+    CreditLines likewise takes the DataAssetRegistry's (the only writer of its collateral), which
+    takes the voucher's and CreditLines'. The addresses deployed later are computed from the
+    deployer's next nonces (order: voucher, CreditLines, Factoring, DataAssetRegistry), then
+    checked once all are mined.
 
     Raises:
-        DeploymentError: the two contracts did not end up wired to each other.
+        DeploymentError: the contracts did not end up wired to each other.
     """
     artifacts = compile_project()
     nonce = chain.w3.eth.get_transaction_count(deployer.address, "pending")
     predicted_lines = create_address(deployer.address, nonce + 1)
     predicted_factoring = create_address(deployer.address, nonce + 2)
+    predicted_assets = create_address(deployer.address, nonce + 3)
     voucher, start_block = deploy_artifact(
         chain, deployer, artifacts["ReceivableVoucher"], deployer.address, predicted_lines, predicted_factoring,
         value_decimals,
     )
-    credit_lines, _ = deploy_artifact(chain, deployer, artifacts["CreditLines"], voucher)
+    credit_lines, _ = deploy_artifact(chain, deployer, artifacts["CreditLines"], voucher, predicted_assets)
     factoring, _ = deploy_artifact(chain, deployer, artifacts["Factoring"], voucher)
+    data_assets, _ = deploy_artifact(chain, deployer, artifacts["DataAssetRegistry"], voucher, credit_lines)
     for name, actual, expected in (("CreditLines", credit_lines, predicted_lines),
-                                   ("Factoring", factoring, predicted_factoring)):
+                                   ("Factoring", factoring, predicted_factoring),
+                                   ("DataAssetRegistry", data_assets, predicted_assets)):
         if actual != expected:
             raise DeploymentError(
-                f"{name} deployed at {actual}, but ReceivableVoucher expects {expected}: another "
-                "transaction from the deployer interleaved; deploy again from an idle account"
+                f"{name} deployed at {actual}, but the contracts deployed before it expect {expected}: "
+                "another transaction from the deployer interleaved; deploy again from an idle account"
             )
     deployment = Deployment(
         chain_id=chain.chain_id,
         voucher=voucher,
         credit_lines=credit_lines,
         factoring=factoring,
+        data_assets=data_assets,
         start_block=start_block,
         deployer=deployer.address,
         value_decimals=value_decimals,

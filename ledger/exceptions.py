@@ -17,6 +17,7 @@
                 ├── ReceivableError     ReceivableDuplicateDocument, ...
                 ├── CreditLineError     CreditLineInsufficient, CreditLineExpired, ...
                 ├── FactoringError      FactoringOfferNotOpen, FactoringOfferExpired, ...
+                ├── DataAssetError      DataAssetDuplicateContent, DataAssetAlreadyPledged, ...
                 ├── PausableError       EnforcedPause, ExpectedPause
                 └── CurrencyError       ERC20InsufficientBalance, OwnableUnauthorizedAccount, ...
 
@@ -130,6 +131,10 @@ class CreditLineError(ContractError):
 
 class FactoringError(ContractError):
     """Base of factoring (offer, deal, recourse) errors."""
+
+
+class DataAssetError(ContractError):
+    """Base of data-asset registry errors (registration, appraisal, listing, pledge)."""
 
 
 class PausableError(ContractError):
@@ -529,6 +534,121 @@ class CreditLineUnauthorizedCaller(CreditLineError):
     """Only the voucher contract draws on and restores credit lines."""
 
     fields = ("caller",)
+
+
+class CreditLineInvalidAdvanceRate(CreditLineError):
+    """An advance rate is at most 10,000 basis points."""
+
+    fields = ("advanceRateBps",)
+
+
+class CreditLineCollateralShortfall(CreditLineError):
+    """Releasing the collateral would leave the line using more than its effective limit."""
+
+    fields = ("lineId", "limit", "used")
+
+
+# --- data assets -----------------------------------------------------------------------------
+class DataAssetNonexistent(DataAssetError):
+    """No data asset has this id."""
+
+    fields = ("assetId",)
+
+
+class DataAssetInvalidContent(DataAssetError):
+    """A data asset needs a non-zero content fingerprint."""
+
+    fields = ()
+
+
+class DataAssetDuplicateContent(DataAssetError):
+    """This content is already registered as another asset."""
+
+    fields = ("contentHash", "assetId")
+
+
+class DataAssetNotOwner(DataAssetError):
+    """Only the asset's owner can do this."""
+
+    fields = ("assetId", "account")
+
+
+class DataAssetSelfAppraisal(DataAssetError):
+    """An asset's owner cannot appraise it."""
+
+    fields = ("assetId", "appraiser")
+
+
+class DataAssetInvalidAppraisal(DataAssetError):
+    """An appraisal needs a positive 96-bit value and a future expiry."""
+
+    fields = ("value", "validUntil", "timestamp")
+
+
+class DataAssetTooManyAppraisals(DataAssetError):
+    """The asset already has the most unexpired appraisals it can keep."""
+
+    fields = ("assetId", "max")
+
+
+class DataAssetInvalidListing(DataAssetError):
+    """A listing needs a non-zero listing id."""
+
+    fields = ("assetId",)
+
+
+class DataAssetAlreadyListed(DataAssetError):
+    """The asset is already listed."""
+
+    fields = ("assetId", "exchange", "listingId")
+
+
+class DataAssetNotListed(DataAssetError):
+    """Only an exchange-listed asset can be pledged."""
+
+    fields = ("assetId",)
+
+
+class DataAssetNotAppraised(DataAssetError):
+    """Only an asset with an unexpired appraisal can be pledged."""
+
+    fields = ("assetId", "timestamp")
+
+
+class DataAssetAlreadyPledged(DataAssetError):
+    """The asset is already pledged: one active pledge at a time."""
+
+    fields = ("assetId", "pledgeId", "financier")
+
+
+class DataAssetLineFull(DataAssetError):
+    """The credit line carries the most pledged assets it can."""
+
+    fields = ("lineId", "max")
+
+
+class DataAssetNotPledged(DataAssetError):
+    """The asset has no active pledge."""
+
+    fields = ("assetId",)
+
+
+class DataAssetNotPledgee(DataAssetError):
+    """Only the pledge's financier can release or foreclose it."""
+
+    fields = ("assetId", "financier", "account")
+
+
+class DataAssetReceivableLineMismatch(DataAssetError):
+    """The receivable was not drawn on the pledge's credit line."""
+
+    fields = ("receivableId", "receivableLineId", "pledgeLineId")
+
+
+class DataAssetReceivableNotDefaulted(DataAssetError):
+    """Foreclosure needs a Defaulted receivable of the pledge's line."""
+
+    fields = ("receivableId", "state")
 
 
 # --- pause -----------------------------------------------------------------------------------

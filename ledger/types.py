@@ -72,6 +72,13 @@ class RecourseState(enum.IntEnum):
     PAID = 2
 
 
+class PledgeState(enum.IntEnum):
+    NONE = 0
+    ACTIVE = 1
+    RELEASED = 2
+    FORECLOSED = 3
+
+
 @dataclass(frozen=True)
 class Event:
     """One decoded contract event."""
@@ -204,3 +211,75 @@ class CreditLine:
     def headroom(self) -> int:
         """Limit minus use, ignoring expiry (CreditLines.available also checks expiry)."""
         return max(self.limit - self.used, 0)
+
+
+@dataclass(frozen=True)
+class Collateral:
+    """What the data assets pledged to a line count (CreditLines.collateralOf)."""
+
+    line_id: int
+    value: int
+    valid_until: int
+    advance_rate_bps: int
+
+    def credit(self, now: int) -> int:
+        """The limit the collateral adds at `now`: value × rate, nothing past valid_until."""
+        return self.value * self.advance_rate_bps // 10_000 if now < self.valid_until else 0
+
+
+@dataclass(frozen=True)
+class DataAsset:
+    asset_id: int
+    owner: str
+    registered_at: int
+    pledge_id: int
+    exchange: str
+    content_hash: bytes
+    metadata_hash: bytes
+    listing_id: bytes
+    uri: str
+
+    @property
+    def listed(self) -> bool:
+        return int(self.exchange, 16) != 0
+
+
+@dataclass(frozen=True)
+class Appraisal:
+    slot: int
+    appraiser: str
+    appraised_at: int
+    valid_until: int
+    value: int
+    report_hash: bytes
+
+
+@dataclass(frozen=True)
+class Pledge:
+    pledge_id: int
+    asset_id: int
+    line_id: int
+    state: PledgeState
+    index: int
+    owner: str
+    financier: str
+    pledged_at: int
+    ended_at: int
+
+
+@dataclass(frozen=True)
+class AssetRegistered:
+    asset_id: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Appraised:
+    slot: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Pledged:
+    pledge_id: int
+    receipt: Receipt

@@ -16,7 +16,7 @@ def test_all_is_sorted_and_importable():
 def test_every_custom_error_of_our_contracts_has_a_class_with_its_argument_names():
     artifacts = compile_project()
     seen = set()
-    for name in ("ReceivableVoucher", "CreditLines", "SettlementToken"):
+    for name in ("ReceivableVoucher", "CreditLines", "DataAssetRegistry", "SettlementToken"):
         for item in artifacts[name].abi:
             if item["type"] != "error" or item["name"] in seen:
                 continue
@@ -26,7 +26,8 @@ def test_every_custom_error_of_our_contracts_has_a_class_with_its_argument_names
             assert cls.__module__ == "ledger.exceptions"
             assert cls.fields == tuple(i["name"] for i in item["inputs"]), item["name"]
             assert cls.__doc__, item["name"]
-    assert {"VoucherInsufficientValue", "ReceivableDuplicateDocument", "CreditLineExpired"} <= seen
+    assert {"VoucherInsufficientValue", "ReceivableDuplicateDocument", "CreditLineExpired",
+            "DataAssetAlreadyPledged", "CreditLineCollateralShortfall"} <= seen
 
 
 def test_a_decoded_error_carries_its_arguments_and_says_what_went_wrong():

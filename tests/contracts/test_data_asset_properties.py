@@ -1,0 +1,208 @@
+"""Property: across random registrations, appraisals (some expiring), listings, pledges to two
+credit lines, releases, advance-rate changes, issues, repayments, syncs and time passing,
+
+- an asset never has two active pledges (and the asset points at its one active pledge),
+- no issue ever leaves a line using more than its effective limit at the time of issue: base
+  limit + floor(Σ lowest unexpired appraisal of each pledged asset × advance rate / 10,000),
+  computed here from the appraisals themselves, not from what CreditLines recorded,
+- what CreditLines counts never exceeds that (expiry is handled conservatively), and a release
+  that succeeds leaves the line within its limit.
+
+A Hypothesis state machine on the real contracts; each example rewinds the chain afterwards.
+"""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from ledger import PledgeState, Role
+from ledger.exceptions import (
+    CreditLineCollateralShortfall,
+    CreditLineInsufficient,
+    DataAssetAlreadyPledged,
+    DataAssetLineFull,
+    DataAssetNotAppraised,
+    DataAssetTooManyAppraisals,
+)
+from tests.conftest import DAY, LINE_LIMIT, dev_account
+
+EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20"))
+PHASES = tuple(Phase) if os.environ.get("LEDGER_PROPERTY_SHRINK") else (Phase.explicit, Phase.reuse, Phase.generate)
+
+APPRAISER, APPRAISER2, EXCHANGE, PROVIDER = (dev_account(i) for i in (10, 11, 12, 13))
+BPS = 10_000
+
+
+@pytest.fixture(scope="module")
+def world(world):
+    led, op = world.ledger, world.parties.operator
+    for account, role in ((APPRAISER, Role.APPRAISER), (APPRAISER2, Role.APPRAISER), (EXCHANGE, Role.EXCHANGE),
+                          (PROVIDER, Role.SUPPLIER)):
+        led.admit(op, account, [role])
+    return world
+
+
+@pytest.mark.chain
+def test_one_pledge_per_asset_and_no_line_beyond_its_effective_limit(world):
+    w = world
+    p = w.parties
+    led = w.ledger
+    financiers = {}
+
+    class Collateral(RuleBasedStateMachine):
+        @initialize()
+        def start(self):
+            self.snapshot = w.chain.w3.provider.make_request("evm_snapshot", [])["result"]
+            second = led.grant_credit_line(p.bank2, p.core, w.cash, LINE_LIMIT // 2, w.now() + 3 * 365 * DAY).line_id
+            self.lines = [w.line_id, second]
+            financiers.update({w.line_id: p.bank, second: p.bank2})
+            self.assets: list[int] = []
+            self.pledges: list[int] = []
+            self.receivables: dict[int, int] = {}  # id -> line
+
+        def teardown(self):
+            if hasattr(self, "snapshot"):
+                w.chain.w3.provider.make_request("evm_revert", [self.snapshot])
+                w.chain.forget_local_state()
+
+        # -- helpers --------------------------------------------------------------------------
+        def _true_limit(self, line_id: int, block) -> int:
+            """The effective limit by the spec, from the appraisals as they stand at `block`."""
+            now = w.chain.w3.eth.get_block(block)["timestamp"]
+            total = 0
+            for asset_id in led._call(led.data_assets.functions.pledgedTo(line_id), block):
+                live = [a.value for a in led.appraisals(asset_id, block=block) if a.valid_until > now]
+                total += min(live, default=0)
+            rate = led.collateral(line_id, block=block).advance_rate_bps
+            return min(led.credit_line(line_id, block=block).limit + total * rate // BPS, 2**96 - 1)
+
+        # -- rules ----------------------------------------------------------------------------
+        @precondition(lambda self: hasattr(self, "lines"))
+        @rule(value=st.integers(1, 8_000_000), days=st.integers(1, 60), listed=st.booleans())
+        def make_asset(self, value, days, listed):
+            asset_id = led.register_data_asset(PROVIDER, os.urandom(32)).asset_id
+            led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=value,
+                         valid_until=w.now() + days * DAY)
+            if listed:
+                led.list_data_asset(EXCHANGE, asset_id, b"L".ljust(32, b"\0"))
+            self.assets.append(asset_id)
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data(), value=st.integers(1, 8_000_000), days=st.integers(1, 60),
+              appraiser=st.sampled_from([APPRAISER, APPRAISER2]))
+        def appraise(self, data, value, days, appraiser):
+            asset_id = data.draw(st.sampled_from(self.assets))
+            try:
+                led.appraise(appraiser, asset_id, report_hash=os.urandom(32), value=value,
+                             valid_until=w.now() + days * DAY)
+            except DataAssetTooManyAppraisals:
+                pass
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data())
+        def pledge(self, data):
+            asset_id = data.draw(st.sampled_from(self.assets))
+            line_id = data.draw(st.sampled_from(self.lines))
+            a = led.data_asset(asset_id)
+            if not a.listed or a.owner != PROVIDER.address:
+                return
+            try:
+                self.pledges.append(led.pledge(PROVIDER, asset_id, line_id).pledge_id)
+            except DataAssetAlreadyPledged as error:
+                assert a.pledge_id == error.pledge_id != 0
+            except DataAssetNotAppraised:
+                assert led.counted_value(asset_id)[0] == 0
+            except DataAssetLineFull:
+                assert len(led.pledged_to(line_id)) == 16
+            else:
+                assert a.pledge_id == 0
+
+        @precondition(lambda self: getattr(self, "pledges", None))
+        @rule(data=st.data())
+        def release(self, data):
+            pledge = led.pledge_of(data.draw(st.sampled_from(self.pledges)))
+            if pledge.state != PledgeState.ACTIVE:
+                return
+            try:
+                receipt = led.release(financiers[pledge.line_id], pledge.asset_id)
+            except CreditLineCollateralShortfall as error:
+                assert error.used > error.limit
+            else:
+                line = led.credit_line(pledge.line_id, block=receipt.block_number)
+                assert line.used <= self._true_limit(pledge.line_id, receipt.block_number)
+
+        @precondition(lambda self: hasattr(self, "lines"))
+        @rule(data=st.data(), rate=st.integers(0, BPS))
+        def set_rate(self, data, rate):
+            line_id = data.draw(st.sampled_from(self.lines))
+            led.set_advance_rate(financiers[line_id], line_id, rate)
+
+        @precondition(lambda self: hasattr(self, "lines"))
+        @rule(data=st.data(), extra=st.integers(-2_000_000, 2_000_000))
+        def issue(self, data, extra):
+            line_id = data.draw(st.sampled_from(self.lines))
+            face = led.credit_available(line_id) + extra
+            if face <= 0:
+                return
+            try:
+                issued = led.issue(p.core, p.tier1, line_id=line_id, currency=w.cash, face_value=face,
+                                   maturity=w.now() + 30 * DAY, document_hash=os.urandom(32))
+            except CreditLineInsufficient as error:
+                assert error.needed > error.available
+                return
+            block = issued.receipt.block_number
+            (drawn,) = issued.receipt.named("CreditLineDrawn")
+            assert drawn.args["used"] <= self._true_limit(line_id, block)
+            self.receivables[issued.receivable_id] = line_id
+
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data())
+        def revoke(self, data):
+            rid = data.draw(st.sampled_from(sorted(self.receivables)))
+            led.revoke(p.core, rid)
+            del self.receivables[rid]
+
+        @precondition(lambda self: hasattr(self, "lines"))
+        @rule(data=st.data())
+        def sync(self, data):
+            led.sync_collateral(p.outsider, data.draw(st.sampled_from(self.lines)))
+
+        @precondition(lambda self: hasattr(self, "lines"))
+        @rule(days=st.integers(1, 20))
+        def time_passes(self, days):
+            w.advance(days * DAY)
+
+        # -- invariants -----------------------------------------------------------------------
+        @invariant()
+        def one_active_pledge_per_asset(self):
+            if not hasattr(self, "pledges"):
+                return
+            active: dict[int, list[int]] = {}
+            for pledge_id in self.pledges:
+                pledge = led.pledge_of(pledge_id)
+                if pledge.state == PledgeState.ACTIVE:
+                    active.setdefault(pledge.asset_id, []).append(pledge_id)
+            for asset_id in self.assets:
+                ids = active.get(asset_id, [])
+                assert len(ids) <= 1, (asset_id, ids)
+                assert led.data_asset(asset_id).pledge_id == (ids[0] if ids else 0)
+            for line_id in self.lines:
+                on_line = sorted(led.pledged_to(line_id))
+                assert on_line == sorted(a for a, ids in active.items() if led.pledge_of(ids[0]).line_id == line_id)
+
+        @invariant()
+        def recorded_credit_never_exceeds_the_spec(self):
+            if not hasattr(self, "lines"):
+                return
+            block = w.chain.w3.eth.block_number
+            for line_id in self.lines:
+                assert led.effective_limit(line_id) <= self._true_limit(line_id, block)
+
+    Collateral.TestCase.settings = settings(
+        max_examples=EXAMPLES, stateful_step_count=30, deadline=None, database=None, phases=PHASES,
+        suppress_health_check=list(HealthCheck),
+    )
+    Collateral.TestCase().runTest()
