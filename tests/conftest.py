@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from eth_account import Account
+from hypothesis import HealthCheck, Phase, settings
 from eth_account.signers.local import LocalAccount
 
 from ledger import Chain, Ledger, LocalNode, Role, deploy, deploy_settlement_token
@@ -23,6 +24,24 @@ DAY = 86_400
 LINE_LIMIT = 10_000_000
 CASH = 10**12  # each party's starting cash, in the currency's smallest unit
 GRACE = 7 * DAY
+
+
+def chain_property_settings(steps: int) -> settings:
+    """Hypothesis settings for a state machine that drives the real contracts.
+
+    LEDGER_PROPERTY_EXAMPLES sets the number of examples (20 by default: CI's budget; raise it
+    for a longer run). Shrinking replays hundreds of chain transactions per attempt, so it is
+    opt-in (LEDGER_PROPERTY_SHRINK=1): a failure reports its sequence at once, not minutes later.
+    """
+    shrink = bool(os.environ.get("LEDGER_PROPERTY_SHRINK"))
+    return settings(
+        max_examples=int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20")),
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        phases=tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate),
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def dev_account(index: int) -> LocalAccount:

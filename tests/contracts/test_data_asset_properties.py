@@ -14,7 +14,6 @@ A Hypothesis state machine on the real contracts; each example rewinds the chain
 import os
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -27,10 +26,8 @@ from ledger.exceptions import (
     DataAssetNotAppraised,
     DataAssetTooManyAppraisals,
 )
-from tests.conftest import DAY, LINE_LIMIT, dev_account
+from tests.conftest import DAY, LINE_LIMIT, chain_property_settings, dev_account
 
-EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20"))
-PHASES = tuple(Phase) if os.environ.get("LEDGER_PROPERTY_SHRINK") else (Phase.explicit, Phase.reuse, Phase.generate)
 
 APPRAISER, APPRAISER2, EXCHANGE, PROVIDER = (dev_account(i) for i in (10, 11, 12, 13))
 BPS = 10_000
@@ -201,8 +198,5 @@ def test_one_pledge_per_asset_and_no_line_beyond_its_effective_limit(world):
             for line_id in self.lines:
                 assert led.effective_limit(line_id) <= self._true_limit(line_id, block)
 
-    Collateral.TestCase.settings = settings(
-        max_examples=EXAMPLES, stateful_step_count=30, deadline=None, database=None, phases=PHASES,
-        suppress_health_check=list(HealthCheck),
-    )
+    Collateral.TestCase.settings = chain_property_settings(steps=30)
     Collateral.TestCase().runTest()

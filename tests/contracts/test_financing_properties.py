@@ -11,21 +11,15 @@ repay (random instalments), claim, time passing and mark-overdue,
 A Hypothesis state machine on the real contracts; each example rewinds the chain afterwards.
 """
 
-import os
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from ledger import ReceivableState, VoucherStatus
 from ledger.types import OfferState
-from tests.conftest import DAY
+from tests.conftest import DAY, chain_property_settings
 
-EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20"))
-# Shrinking replays hundreds of chain transactions per attempt; it is opt-in
-# (LEDGER_PROPERTY_SHRINK=1) so a failure reports its sequence at once instead of minutes later.
-PHASES = tuple(Phase) if os.environ.get("LEDGER_PROPERTY_SHRINK") else (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 @pytest.mark.chain
@@ -202,8 +196,5 @@ def test_money_and_value_are_conserved_through_financing(world):
                 due = sum(led.claimable(t) for t in self.tokens if led.voucher_of(t).receivable_id == rid)
                 assert r.claimed + due == face
 
-    Financing.TestCase.settings = settings(
-        max_examples=EXAMPLES, stateful_step_count=30, deadline=None, database=None, phases=PHASES,
-        suppress_health_check=list(HealthCheck),
-    )
+    Financing.TestCase.settings = chain_property_settings(steps=30)
     Financing.TestCase().runTest()

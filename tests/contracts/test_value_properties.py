@@ -6,20 +6,14 @@ who should hold what; after every step the chain must agree with the model and w
 invariants. Each example starts from a chain snapshot and rewinds to it afterwards.
 """
 
-import os
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
 
 from ledger.exceptions import MembershipNotMember, VoucherInsufficientValue
-from tests.conftest import DAY
+from tests.conftest import DAY, chain_property_settings
 
-EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20"))
-# Shrinking replays hundreds of chain transactions per attempt; it is opt-in
-# (LEDGER_PROPERTY_SHRINK=1) so a failure reports its sequence at once instead of minutes later.
-PHASES = tuple(Phase) if os.environ.get("LEDGER_PROPERTY_SHRINK") else (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 @pytest.mark.chain
@@ -125,8 +119,5 @@ def test_value_is_conserved_and_held_by_members(world):
                 totals[rid] = totals.get(rid, 0) + v.value
             assert totals == self.faces
 
-    Vouchers.TestCase.settings = settings(
-        max_examples=EXAMPLES, stateful_step_count=25, deadline=None, database=None, phases=PHASES,
-        suppress_health_check=list(HealthCheck),
-    )
+    Vouchers.TestCase.settings = chain_property_settings(steps=25)
     Vouchers.TestCase().runTest()
