@@ -1,6 +1,7 @@
 """The demo: deploy to a local Anvil and walk receivables through their whole life.
 
-Receivable 1: issue → accept → tier 1 pays tier 2 (split) → tier 2 pays tier 3 (split) →
+The core enterprise's data asset is registered, appraised, listed and pledged, raising its
+credit line. Receivable 1 (more than the base limit): issue → accept → tier 1 pays tier 2 (split) → tier 2 pays tier 3 (split) →
 tier 3 merges two vouchers → tier 2 factors part with recourse to bank A, tier 3 factors its
 voucher without recourse to bank B (delivery versus payment) → the core enterprise repays in
 two instalments → every holder claims. Receivable 2 goes overdue and bank A exercises its
@@ -38,11 +39,12 @@ def _money(units: int) -> str:
 def run(console: Console | None = None, node_kind: str | None = None) -> dict:
     """Run the scenario on a node it starts and stops; return the final positions."""
     console = console or Console()
-    operator, core, tier1, tier2, tier3, bank, bank_b = _accounts(7)
+    operator, core, tier1, tier2, tier3, bank, bank_b, appraiser, exchange, auditor = _accounts(10)
     names = {
         operator.address: "Operator", core.address: "Core Enterprise", tier1.address: "Tier-1 Supplier",
         tier2.address: "Tier-2 Supplier", tier3.address: "Tier-3 Supplier", bank.address: "Bank A",
-        bank_b.address: "Bank B",
+        bank_b.address: "Bank B", appraiser.address: "CPA firm", exchange.address: "Data exchange",
+        auditor.address: "Auditor",
     }
     with LocalNode(**({"kind": node_kind} if node_kind else {})) as node:
         console.print(f"[bold]Local {node.kind}[/] on {node.url}")
@@ -54,17 +56,32 @@ def run(console: Console | None = None, node_kind: str | None = None) -> dict:
 
         step = _stepper(console)
         for who, roles in [(core, [Role.CORE_ENTERPRISE]), (tier1, [Role.SUPPLIER]), (tier2, [Role.SUPPLIER]),
-                           (tier3, [Role.SUPPLIER]), (bank, [Role.FINANCIER]), (bank_b, [Role.FINANCIER])]:
+                           (tier3, [Role.SUPPLIER]), (bank, [Role.FINANCIER]), (bank_b, [Role.FINANCIER]),
+                           (appraiser, [Role.APPRAISER]), (exchange, [Role.EXCHANGE]), (auditor, [Role.AUDITOR])]:
             ledger.admit(operator, who, roles)
         for who in (core, tier1, bank, bank_b):
             ledger.mint_cash(operator, cash, who, 10_000_000_00)
-        step("Operator admits the core enterprise, three tiers of suppliers and two banks; "
-             "the cash issuer funds them", None)
+        step("Operator admits the core enterprise, three tiers of suppliers, two banks, a CPA firm, a data "
+             "exchange and an auditor; the cash issuer funds them", None)
 
         now = chain.w3.eth.get_block("latest")["timestamp"]
-        line = ledger.grant_credit_line(bank, core, cash, 5_000_000_00, now + 365 * DAY, 30 * DAY)
-        step(f"Bank grants the core enterprise credit line #{line.line_id}: limit {_money(5_000_000_00)}",
+        line = ledger.grant_credit_line(bank, core, cash, 800_000_00, now + 365 * DAY, 30 * DAY)
+        step(f"Bank A grants the core enterprise credit line #{line.line_id}: limit {_money(800_000_00)}",
              line.receipt)
+
+        data = hashlib.sha256(b"core enterprise: 2024-2026 logistics telemetry, 41M rows").digest()
+        asset = ledger.register_data_asset(core, data, metadata_hash=hashlib.sha256(b"schema v3").digest(),
+                                           uri="https://data.example/catalogue/logistics-telemetry")
+        step(f"Core enterprise registers its logistics data as data asset #{asset.asset_id}", asset.receipt)
+        step("The CPA firm appraises it at 2,000,000.00 (valid one year)",
+             ledger.appraise(appraiser, asset.asset_id, report_hash=hashlib.sha256(b"CPA report 2026-88").digest(),
+                             value=2_000_000_00, valid_until=now + 365 * DAY).receipt)
+        step("The data exchange certifies and lists it",
+             ledger.list_data_asset(exchange, asset.asset_id, hashlib.sha256(b"DEX-LIST-000417").digest()))
+        ledger.set_advance_rate(bank, line.line_id, 5_000)
+        pledged = ledger.pledge(core, asset.asset_id, line.line_id)
+        step(f"Core enterprise pledges it to Bank A at a 50 % advance rate: the line's limit rises to "
+             f"{_money(ledger.effective_limit(line.line_id))}", pledged.receipt)
 
         documents = {"order": "PO-2026-0117", "delivery": "DN-88213", "invoice": "INV-5531"}
         fingerprint = hashlib.sha256(json.dumps(documents, sort_keys=True).encode()).digest()
@@ -153,8 +170,9 @@ def run(console: Console | None = None, node_kind: str | None = None) -> dict:
             cash_table.add_row(names[who.address], _money(ledger.cash_balance(cash, who)))
         console.print(cash_table)
         used = ledger.credit_line(line.line_id).used
-        console.print(f"Credit line #{line.line_id}: {_money(used)} used, "
-                      f"{_money(ledger.credit_available(line.line_id))} available")
+        console.print(f"Credit line #{line.line_id}: {_money(used)} used of an effective limit of "
+                      f"{_money(ledger.effective_limit(line.line_id))} (base {_money(800_000_00)} + pledged "
+                      f"data asset), {_money(ledger.credit_available(line.line_id))} available")
         assert total == 1_000_000_00 and paid == 1_000_000_00, "value was created or lost"
         return {"positions": positions, "credit_used": used}
 
