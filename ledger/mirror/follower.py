@@ -45,7 +45,7 @@ from .store import Store, decode_image, decode_key
 log = logging.getLogger("ledger.mirror")
 
 #: Deployment field -> contract (artifact) name: the contracts the mirror follows.
-DEPLOYMENT_CONTRACTS = {"voucher": "ReceivableVoucher", "credit_lines": "CreditLines"}
+DEPLOYMENT_CONTRACTS = {"voucher": "ReceivableVoucher", "credit_lines": "CreditLines", "factoring": "Factoring"}
 
 RUNNING = "running"
 HALTED = "halted"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Integer, Numeric, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Integer, Numeric, UniqueConstraint, text
 from sqlalchemy.types import TypeDecorator, UserDefinedType
 from sqlmodel import Field, SQLModel
 
@@ -55,6 +55,13 @@ class Amount(TypeDecorator):
 
 def amount(**kwargs: Any) -> Any:
     return Field(sa_column=Column(Amount(), nullable=False, **kwargs))
+
+
+#: `amount` under another name, for models with a column called "amount" (which would shadow it).
+exact = amount
+
+#: Columns added to existing tables by a migration: rows from before it hold 0.
+ZERO = text("0")
 
 
 def big(**kwargs: Any) -> Any:
@@ -200,13 +207,14 @@ class Receivable(SQLModel, table=True):
     line_id: int = big()
     currency: str = Field(max_length=42)
     face_value: int = amount()
-    repaid: int = amount()
+    repaid: int = amount()  # total repaid by the obligor (ReceivableRepaid carries the new total)
     maturity: int = big()
     document_hash: str = Field(max_length=66, index=True)
     root_token_id: int = big()
     state: int = big()
     issued_block: int = big()
     tx_hash: str = Field(max_length=66)
+    claimed: int = amount(server_default=ZERO)  # total paid out to voucher holders (VoucherClaimed)
 
 
 class Voucher(SQLModel, table=True):
@@ -224,6 +232,8 @@ class Voucher(SQLModel, table=True):
     burned: bool = False
     minted_block: int = big()
     burned_block: int | None = big(default=None)
+    #: Paid out on the units it holds: set by VoucherClaimed, moved by VoucherPaidMoved.
+    paid: int = amount(server_default=ZERO)
 
 
 class TokenApproval(SQLModel, table=True):
@@ -256,11 +266,97 @@ class OperatorApproval(SQLModel, table=True):
     operator: str = Field(primary_key=True, max_length=42)
 
 
+# -- settlement ----------------------------------------------------------------------------------
+
+
+class Repayment(SQLModel, table=True):
+    """One repayment by a receivable's obligor (ReceivableRepaid), keyed by its log."""
+
+    __tablename__ = "repayment"
+
+    block_number: int = big(primary_key=True)
+    log_index: int = big(primary_key=True)
+    receivable_id: int = big(index=True)
+    payer: str = Field(max_length=42, index=True)
+    amount: int = exact()
+    repaid: int = exact()  # the receivable's total repaid after this one
+    tx_hash: str = Field(max_length=66)
+
+
+class Claim(SQLModel, table=True):
+    """One payout to a voucher's holder (VoucherClaimed), keyed by its log."""
+
+    __tablename__ = "claim"
+
+    block_number: int = big(primary_key=True)
+    log_index: int = big(primary_key=True)
+    token_id: int = big(index=True)
+    receivable_id: int = big(index=True)
+    holder: str = Field(max_length=42, index=True)
+    amount: int = exact()
+    paid: int = exact()  # the voucher's total paid out after this claim
+    closed: bool  # the voucher is fully paid out (Closed)
+    tx_hash: str = Field(max_length=66)
+
+
+# -- factoring -----------------------------------------------------------------------------------
+
+
+class Offer(SQLModel, table=True):
+    """A factoring offer, as IFactoring.offerOf returns it (state: ledger.types.OfferState,
+    recourse_state: ledger.types.RecourseState), plus the receivable of its voucher.
+
+    `financier` is the offeree (the zero address: any financier) until the offer is accepted,
+    then the financier who bought it; price and paid_at_deal are 0 until then.
+    """
+
+    __tablename__ = "offer"
+
+    offer_id: int = big(primary_key=True)
+    seller: str = Field(max_length=42, index=True)
+    token_id: int = big(index=True)  # the locked voucher (split off when a part was offered)
+    receivable_id: int = big(index=True)
+    rate_bps: int = big()
+    recourse: bool
+    state: int = big()
+    financier: str = Field(max_length=42, index=True)
+    deadline: int = big()
+    recourse_state: int = big()
+    value: int = amount()
+    price: int = amount()
+    paid_at_deal: int = amount()  # the voucher's paid when it was sold
+    recourse_amount: int = amount()  # what recourse asked (RecourseExercised), then what was paid
+    created_block: int = big()
+    tx_hash: str = Field(max_length=66)
+    updated_block: int = big()
+
+
+class Deal(SQLModel, table=True):
+    """A factoring deal (Factored): who financed which receivable's voucher, at what price."""
+
+    __tablename__ = "deal"
+
+    offer_id: int = big(primary_key=True)
+    receivable_id: int = big(index=True)
+    token_id: int = big()
+    seller: str = Field(max_length=42, index=True)
+    financier: str = Field(max_length=42, index=True)
+    currency: str = Field(max_length=42)
+    value: int = amount()  # face value of the units bought
+    price: int = amount()  # what the financier paid the seller
+    discount: int = amount()  # value - price: the seller's cost of the financing
+    rate_bps: int = big()  # annual discount rate, Actual/365 on whole days to maturity
+    recourse: bool
+    paid_at_deal: int = amount()
+    block_number: int = big()
+    tx_hash: str = Field(max_length=66)
+
+
 #: Tables whose rows handlers change (journaled, rolled back on a reorg), by name.
 STATE_MODELS: dict[str, type[SQLModel]] = {
     m.__tablename__: m
     for m in (Member, RoleAssignment, RoleAdmin, PauseState, CreditLine, Receivable, Voucher,
-              TokenApproval, ValueAllowance, OperatorApproval)
+              TokenApproval, ValueAllowance, OperatorApproval, Repayment, Claim, Offer, Deal)
 }
 #: Every table of the mirror (what the migrations create).
 ALL_MODELS: tuple[type[SQLModel], ...] = (MirrorCursor, MirrorBlock, MirrorJournal, EventLog, *STATE_MODELS.values())

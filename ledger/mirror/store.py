@@ -41,6 +41,9 @@ class _TableOps:
         others = [c for c in self.columns if c not in self.pk]
         self.update = table.update().where(where).values({c: bindparam(f"v_{c}") for c in others}) if others else None
         self.insert = table.insert()
+        #: Columns a migration added with a server default (0): journal images written before
+        #: the migration lack them, and restoring such an image gives them that default.
+        self.added = {c.name: 0 for c in table.columns if c.server_default is not None}
 
     def key_params(self, key: Key) -> dict[str, Any]:
         return {f"k_{name}": value for name, value in zip(self.pk, key, strict=True)}
@@ -124,6 +127,9 @@ class Store:
         slot = (table, key)
         if slot not in self._before:
             self._before[slot] = self._current(table, key)
+        added = self.ops[table].added
+        if image is not None and added and not added.keys() <= image.keys():
+            image = {**added, **image}
         self._pending[slot] = image
 
     def _change(self, table: str, key: Key, row: Row | None) -> None:

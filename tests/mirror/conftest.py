@@ -28,6 +28,8 @@ Account.enable_unaudited_hdwallet_features()
 
 DAY = 86_400
 LINE_LIMIT = 10_000_000
+CASH = 10**12  # each party's starting cash, in the currency's smallest unit
+GRACE = 7 * DAY
 PG_ENV = "LEDGER_TEST_DATABASE_URL"
 
 
@@ -71,6 +73,11 @@ class MirrorWorld:
     def now(self) -> int:
         return self.chain.w3.eth.get_block("latest")["timestamp"]
 
+    def advance(self, seconds: int) -> None:
+        """Move the chain's clock forward and mine a block."""
+        self.rpc("evm_increaseTime", seconds)
+        self.rpc("evm_mine")
+
     def issue(self, face_value: int = 100_000, *, accept: bool = True):
         self.docs += 1
         issued = self.ledger.issue(
@@ -92,6 +99,28 @@ class MirrorWorld:
             self.ledger.merge(self.tier1, other, root)
             self.ledger.transfer(self.tier3, grandchild, self.tier2, holder=self.tier3.address)
 
+    def financing(self, rounds: int) -> None:
+        """Some of everything financing does before maturity: an offer withdrawn, a deal with
+        recourse, a part repayment, claims, and paid moving with value (split, value transfer,
+        merge)."""
+        led = self.ledger
+        for _ in range(rounds):
+            issued = self.issue()
+            root = issued.token_id
+            deadline = self.now() + 30 * DAY
+            withdrawn = led.offer(self.tier1, root, 20_000, rate_bps=800, deadline=deadline)
+            led.cancel_offer(self.tier1, withdrawn.offer_id)
+            sold = led.offer(self.tier1, root, 30_000, rate_bps=500, deadline=deadline, financier=self.bank,
+                             recourse=True)
+            led.accept_offer(self.bank, sold.offer_id)
+            led.repay(self.core, issued.receivable_id, 40_000)
+            led.claim(self.tier1, root)
+            led.claim(self.bank, sold.token_id)
+            led.claim(self.tier1, withdrawn.token_id)
+            child = led.split(self.tier1, root, self.tier2, 10_000).token_id
+            led.transfer_value(self.tier1, root, child, 5_000)
+            led.merge(self.tier1, withdrawn.token_id, root)
+
     def mirror(self, db: str, **options) -> Mirror:
         return Mirror(self.node.url, db, self.deployment, **options)
 
@@ -106,7 +135,10 @@ def build_world(node: LocalNode) -> MirrorWorld:
                            (tier3, [Role.SUPPLIER]), (bank, [Role.FINANCIER])]:
         ledger.admit(operator, account, roles)
     now = chain.w3.eth.get_block("latest")["timestamp"]
-    line = ledger.grant_credit_line(bank, core, cash, LINE_LIMIT, now + 365 * DAY, 7 * DAY)
+    line = ledger.grant_credit_line(bank, core, cash, LINE_LIMIT, now + 365 * DAY, GRACE)
+    ledger.currency(cash)
+    for account in (core, tier1, tier2, tier3, bank):
+        ledger.mint_cash(operator, cash, account, CASH)
     return MirrorWorld(node, ledger, cash, line.line_id, operator, core, tier1, tier2, tier3, bank, spare)
 
 

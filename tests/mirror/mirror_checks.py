@@ -8,20 +8,24 @@ from sqlalchemy import select
 from web3.exceptions import ContractLogicError
 
 from ledger.mirror import (
+    Claim,
     CreditLine,
+    Deal,
     EventLog,
     Member,
     MirrorCursor,
     MirrorReader,
+    Offer,
     OperatorApproval,
     PauseState,
     Receivable,
+    Repayment,
     RoleAssignment,
     Voucher,
 )
 from ledger.mirror.models import STATE_MODELS
 from ledger.mirror.reader import allowance, approved
-from ledger.types import Role
+from ledger.types import OfferState, Role
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -35,10 +39,16 @@ def _struct(fn, block: int) -> dict[str, Any]:
 #: mirror column -> view struct field. A field the view does not (or no longer) return is skipped:
 #: the contracts are growing, and the mirror's handlers follow them one issue at a time.
 VOUCHER_FIELDS = {"holder": "holder", "receivable_id": "receivableId", "status": "status", "value": "value",
-                  "parent_id": "parentId"}
+                  "parent_id": "parentId", "paid": "paid"}
 RECEIVABLE_FIELDS = {"obligor": "obligor", "maturity": "maturity", "state": "state", "currency": "currency",
                      "line_id": "lineId", "root_token_id": "rootTokenId", "face_value": "faceValue",
-                     "repaid": "repaid", "document_hash": "documentHash"}
+                     "repaid": "repaid", "claimed": "claimed", "document_hash": "documentHash"}
+OFFER_FIELDS = {"seller": "seller", "token_id": "tokenId", "rate_bps": "rateBps", "recourse": "recourse",
+                "state": "state", "financier": "financier", "deadline": "deadline", "recourse_state": "recourseState",
+                "value": "value", "price": "price", "paid_at_deal": "paidAtDeal", "recourse_amount": "recourseAmount"}
+#: A deal row against the offer it closed (offerOf, once Accepted).
+DEAL_FIELDS = {"seller": "seller", "token_id": "tokenId", "rate_bps": "rateBps", "recourse": "recourse",
+               "financier": "financier", "value": "value", "price": "price", "paid_at_deal": "paidAtDeal"}
 LINE_FIELDS = {"obligor": "obligor", "used": "used", "currency": "currency", "limit": "limit",
                "financier": "financier", "expiry": "expiry", "grace_period": "gracePeriod"}
 
@@ -63,10 +73,66 @@ def _reverts(fn, block: int) -> bool:
 def chain_logs(w, last: int) -> list[tuple[int, str, int]]:
     """(block, block hash, log index) of every log of our contracts up to block `last`."""
     raw = w.chain.w3.eth.get_logs({
-        "address": [w.deployment.voucher, w.deployment.credit_lines],
+        "address": [w.deployment.voucher, w.deployment.credit_lines, w.deployment.factoring],
         "fromBlock": w.deployment.start_block, "toBlock": last,
     })
     return [(r["blockNumber"], "0x" + bytes(r["blockHash"]).hex(), r["logIndex"]) for r in raw]
+
+
+def _events(event, w, last: int) -> list:
+    """The decoded logs of one event of ours up to block `last`, in chain order."""
+    return sorted(event.get_logs(from_block=w.deployment.start_block, to_block=last),
+                  key=lambda e: (e["blockNumber"], e["logIndex"]))
+
+
+def _tx(log) -> str:
+    return "0x" + bytes(log["transactionHash"]).hex()
+
+
+def assert_financing_matches_chain(w, s, block: int, receivables, vouchers) -> None:
+    """Repayments, claims, offers and deals equal the chain's events and views at `block`."""
+    v, f = w.ledger.voucher, w.ledger.factoring
+
+    # One repayment row and one claim row per event, nothing else; they add up to the views.
+    repayments = [(r.block_number, r.log_index, r.receivable_id, r.payer, r.amount, r.repaid, r.tx_hash)
+                  for r in s.exec(select(Repayment).order_by(Repayment.block_number, Repayment.log_index)).scalars()]
+    assert repayments == [
+        (e["blockNumber"], e["logIndex"], e.args.receivableId, e.args.payer, e.args.amount, e.args.repaid, _tx(e))
+        for e in _events(v.events.ReceivableRepaid, w, block)
+    ]
+    claims = [(c.block_number, c.log_index, c.token_id, c.receivable_id, c.holder, c.amount, c.paid, c.closed,
+               c.tx_hash) for c in s.exec(select(Claim).order_by(Claim.block_number, Claim.log_index)).scalars()]
+    assert claims == [
+        (e["blockNumber"], e["logIndex"], e.args.tokenId, e.args.receivableId, e.args.holder, e.args.amount,
+         e.args.paid, e.args.closed, _tx(e))
+        for e in _events(v.events.VoucherClaimed, w, block)
+    ]
+    for r in receivables:
+        assert sum(x[4] for x in repayments if x[2] == r.receivable_id) == r.repaid, r.receivable_id
+        assert sum(x[5] for x in claims if x[3] == r.receivable_id) == r.claimed, r.receivable_id
+
+    # Offers as offerOf returns them; none on chain that the mirror lacks.
+    by_token = {t.token_id: t for t in vouchers}
+    offers = s.exec(select(Offer)).scalars().all()
+    on_chain: dict[int, dict[str, Any]] = {}
+    for o in offers:
+        on_chain[o.offer_id] = _struct(f.functions.offerOf(o.offer_id), block)
+        _same(o, on_chain[o.offer_id], OFFER_FIELDS, f"offer {o.offer_id}")
+        assert o.receivable_id == by_token[o.token_id].receivable_id, o.offer_id
+    assert sorted(on_chain) == list(range(1, len(offers) + 1))
+    assert _reverts(f.functions.offerOf(len(offers) + 1), block), "the chain has an offer the mirror lacks"
+
+    # A deal for each accepted offer, at the price, rate and paid of the Factored event and view.
+    factored = {e.args.offerId: e for e in _events(f.events.Factored, w, block)}
+    deals = {d.offer_id: d for d in s.exec(select(Deal)).scalars()}
+    assert set(deals) == set(factored) == {i for i, o in on_chain.items() if o["state"] == OfferState.ACCEPTED}
+    for offer_id, d in deals.items():
+        _same(d, on_chain[offer_id], DEAL_FIELDS, f"deal {offer_id}")
+        e = factored[offer_id]
+        assert (d.price, d.value, d.discount) == (e.args.price, e.args.value, e.args.value - e.args.price)
+        assert (d.block_number, d.tx_hash) == (e["blockNumber"], _tx(e))
+        assert d.receivable_id == by_token[d.token_id].receivable_id
+        assert d.currency == s.get(Receivable, d.receivable_id).currency
 
 
 def assert_mirror_matches_chain(w, db: str) -> int:
@@ -97,6 +163,8 @@ def assert_mirror_matches_chain(w, db: str) -> int:
             for r in receivables:
                 _same(r, _struct(v.receivableOf(r.receivable_id), block), RECEIVABLE_FIELDS, f"receivable {r.receivable_id}")
             assert _reverts(v.receivableOf(len(receivables) + 1), block)
+
+            assert_financing_matches_chain(w, s, block, receivables, vouchers)
 
             credit_lines = s.exec(select(CreditLine)).scalars().all()
             for c in credit_lines:

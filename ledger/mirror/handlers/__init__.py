@@ -5,7 +5,7 @@ decoded Event, and changes rows; it never commits, never talks to the chain, and
 pure function of the rows and the event, so that replaying after a rollback gives the same
 state. Every event of our contracts lands in the event log whether or not it has a handler.
 
-Adding the events of a new contract (factoring, repayments, data assets, ...) means: add its
+Adding the events of a new contract (data assets, ...) means: add its
 tables to models.py and a migration, write one module here with a handler per event, import it
 at the bottom of this file, and name the contract in ledger.mirror.follower.DEPLOYMENT_CONTRACTS.
 """
@@ -37,4 +37,4 @@ def on(contract: str, *events: str) -> Callable[[Handler], Handler]:
     return register
 
 
-from . import core  # noqa: E402,F401  (registers the handlers)
+from . import core, financing  # noqa: E402,F401  (registers the handlers)

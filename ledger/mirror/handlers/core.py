@@ -95,7 +95,7 @@ def receivable_issued(store: Store, e: Event) -> None:
     a = e.args
     store.put("receivable", {
         "receivable_id": a["receivableId"], "obligor": a["obligor"], "supplier": a["supplier"],
-        "line_id": a["lineId"], "currency": a["currency"], "face_value": a["faceValue"], "repaid": 0,
+        "line_id": a["lineId"], "currency": a["currency"], "face_value": a["faceValue"], "repaid": 0, "claimed": 0,
         "maturity": a["maturity"], "document_hash": _hex(a["documentHash"]), "root_token_id": a["tokenId"],
         "state": int(ReceivableState.PENDING), "issued_block": e.block_number, "tx_hash": e.tx_hash,
     })
@@ -130,7 +130,7 @@ def voucher_transferred(store: Store, e: Event) -> None:
         store.put("voucher", {
             "token_id": token_id, "holder": to, "receivable_id": 0, "value": 0, "parent_id": None,
             "status": int(VoucherStatus.ACTIVE), "epoch": 0, "burned": False, "minted_block": e.block_number,
-            "burned_block": None,
+            "burned_block": None, "paid": 0,  # a split's share of paid follows in VoucherPaidMoved
         })
         return
     voucher = store.get("voucher", token_id)
