@@ -80,15 +80,27 @@ class Chain:
         with self.errors.translating():
             limit = gas or int(self.w3.eth.estimate_gas(call) * GAS_MARGIN)
         tx = {**call, "chainId": self.chain_id, "gas": limit, **self._fees()}
+        return self.wait(self._send(sender, tx), replay=call)
+
+    def send_value(self, sender: LocalAccount, to: str, wei: int) -> Receipt:
+        """Send `wei` of the chain's native currency (gas money) from `sender` to `to`.
+
+        Shares the sender's nonce counter and lock with transact(), so the two never collide.
+        """
+        tx = {"from": sender.address, "to": to, "value": wei, "chainId": self.chain_id, "gas": 21_000,
+              **self._fees()}
+        return self.wait(self._send(sender, tx))
+
+    def _send(self, sender: LocalAccount, tx: dict) -> bytes:
+        """Number, sign and send `tx` under the sender's lock; return its hash."""
         with self._sender_lock(sender.address):
             tx["nonce"] = self._next_nonce(sender.address)
             signed = sender.sign_transaction(tx)
             try:
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception as error:
                 self._forget_nonce(sender.address)
                 raise ChainError(f"node refused the transaction from {sender.address}: {error}") from error
-        return self.wait(tx_hash, replay=call)
 
     def wait(self, tx_hash: bytes | str, *, timeout: float = 120.0, replay: dict | None = None) -> Receipt:
         """Wait until `tx_hash` is mined; raise its revert reason if it failed."""

@@ -94,5 +94,16 @@ def mirror(
                          exit_at_head=exit_at_head, rebuild=rebuild))
 
 
+@app.command()
+def gateway(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="port to listen on"),
+) -> None:
+    """Serve the gateway (FastAPI) with uvicorn; settings from GATEWAY_* variables (README, Gateway)."""
+    import uvicorn
+
+    uvicorn.run("gateway.main:app", host=host, port=port)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,85 @@
+"""Trade documents: uploaded, fingerprinted (SHA-256), stored encrypted; read back only by the
+parties of a receivable they back, their uploader and auditors, checked against the fingerprint."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import Response
+from sqlmodel import select
+
+from ledger import Role
+from ledger.mirror import CreditLine, Deal, Receivable, Voucher
+
+from ...crypto import fingerprint
+from ...errors import ApiError, InvalidInput, NotFound, NotOwner
+from ...models import Document
+from ...schemas import Hash32
+from ..deps import GatewayDep, PartyDep, WriterDep
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+MAX_DOCUMENT = 20 * 1024 * 1024
+
+
+class DocumentCorrupted(ApiError):
+    status = 502
+
+
+@router.post("", status_code=201)
+def upload(file: Annotated[UploadFile, File(description="the trade documents (one file)")],
+           caller: WriterDep, gateway: GatewayDep) -> dict:
+    """Store a document encrypted; its fingerprint is what a receivable's `document_hash` names."""
+    content = file.file.read(MAX_DOCUMENT + 1)
+    if len(content) > MAX_DOCUMENT:
+        raise InvalidInput("the document is larger than 20 MiB", limit=MAX_DOCUMENT)
+    if not content:
+        raise InvalidInput("the document is empty")
+    digest = "0x" + fingerprint(content).hex()
+    with gateway.session() as s:
+        if s.get(Document, digest) is None:
+            s.add(Document(document_hash=digest, filename=(file.filename or "document")[:255],
+                           content_type=(file.content_type or "application/octet-stream")[:255], size=len(content),
+                           uploaded_by=caller.address, sealed=gateway.documents.seal(content, digest.encode())))
+            s.commit()
+    backing = gateway.ledger.receivable_of_document(bytes.fromhex(digest[2:]))
+    return {"document_hash": digest, "size": len(content), "receivable_id": backing or None}
+
+
+@router.get("/{document_hash}", response_class=Response)
+def download(document_hash: Hash32, caller: PartyDep, gateway: GatewayDep) -> Response:
+    with gateway.session() as s:
+        doc = s.get(Document, document_hash)
+    if doc is None:
+        raise NotFound("no document with this fingerprint is stored", document_hash=document_hash)
+    if not _may_read(caller, gateway, doc):
+        raise NotOwner("only the parties of the receivable it backs and auditors can read this document",
+                       account=caller.address, document_hash=document_hash)
+    content = gateway.documents.open(doc.sealed, document_hash.encode())
+    if "0x" + fingerprint(content).hex() != document_hash:
+        raise DocumentCorrupted("the stored document does not match its fingerprint", document_hash=document_hash)
+    return Response(content, media_type=doc.content_type,
+                    headers={"Content-Disposition": f'attachment; filename="{doc.filename}"',
+                             "X-Document-Hash": document_hash})
+
+
+def _may_read(caller, gateway, doc: Document) -> bool:
+    if Role.AUDITOR in caller.roles or doc.uploaded_by == caller.address:
+        return True
+    me = caller.address
+    with gateway.snapshot() as snap:
+        s = snap.session
+        for r in s.exec(select(Receivable).where(Receivable.document_hash == doc.document_hash)).all():
+            if me in (r.obligor, r.supplier):
+                return True
+            line = s.get(CreditLine, r.line_id)
+            if line is not None and line.financier == me:
+                return True
+            if s.exec(select(Voucher).where(Voucher.receivable_id == r.receivable_id,
+                                            Voucher.holder == me)).first() is not None:
+                return True
+            if s.exec(select(Deal).where(Deal.receivable_id == r.receivable_id,
+                                         Deal.financier == me)).first() is not None:
+                return True
+    return False

@@ -1,0 +1,102 @@
+"""Factoring offers: create, cancel, accept (delivery versus payment), recourse."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ledger import Role
+from ledger.exceptions import FactoringOfferNonexistent
+from ledger.mirror import Offer
+from ledger.types import OfferState
+
+from ...errors import NotOwner
+from ...schemas import Id, OfferCreate, offer_json
+from ...service import Outcome, block_json
+from ..deps import GatewayDep, IdempotencyDep, PartyDep, WriterDep
+from .vouchers import held_voucher
+
+router = APIRouter(prefix="/offers", tags=["offers"])
+
+
+def _offer(gateway, offer_id: int) -> Offer:
+    found = gateway.fetch(Offer, offer_id)
+    if found is None:
+        raise FactoringOfferNonexistent(offer_id)
+    return found
+
+
+@router.post("", status_code=201, response_model=None)
+def create(body: OfferCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Offer `value` of a voucher for factoring; the value is locked (split off if a part) until
+    the offer is accepted or cancelled."""
+
+    def act() -> Outcome:
+        held_voucher(gateway, caller, body.token_id)
+        made = gateway.ledger.offer(caller.account, body.token_id, body.value, rate_bps=body.rate_bps,
+                                    deadline=body.deadline, financier=body.financier, recourse=body.recourse)
+        return Outcome({"offer_id": made.offer_id, "token_id": made.token_id}, made.receipt, 201)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{offer_id}/cancel", response_model=None)
+def cancel(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Withdraw an open offer (its seller); the voucher is unlocked."""
+
+    def act() -> Outcome:
+        o = _offer(gateway, offer_id)
+        caller.must_be(o.seller, "seller", offer_id=offer_id)
+        return Outcome({"offer_id": offer_id}, gateway.ledger.cancel_offer(caller.account, offer_id))
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{offer_id}/accept", response_model=None)
+def accept(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Buy the offered voucher (FINANCIER; the offeree if one was named): voucher and price change
+    hands in one transaction."""
+
+    def act() -> Outcome:
+        caller.need(Role.FINANCIER)
+        o = _offer(gateway, offer_id)
+        if o.state == int(OfferState.OPEN) and int(o.financier, 16) != 0:
+            caller.must_be(o.financier, "financier the offer is made to", offer_id=offer_id)
+        deal = gateway.ledger.accept_offer(caller.account, offer_id)
+        return Outcome({"offer_id": offer_id, "price": str(deal.price)}, deal.receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{offer_id}/exercise-recourse", response_model=None)
+def exercise_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Claim recourse against the seller once the receivable is Overdue (the deal's financier)."""
+
+    def act() -> Outcome:
+        o = _offer(gateway, offer_id)
+        if o.state != int(OfferState.ACCEPTED) or o.financier != caller.address:
+            raise NotOwner("only the financier who bought this offer can exercise recourse",
+                           account=caller.address, offer_id=offer_id)
+        return Outcome({"offer_id": offer_id}, gateway.ledger.exercise_recourse(caller.account, offer_id))
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{offer_id}/pay-recourse", response_model=None)
+def pay_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Pay what recourse asks (the seller) and take the voucher back."""
+
+    def act() -> Outcome:
+        o = _offer(gateway, offer_id)
+        caller.must_be(o.seller, "seller", offer_id=offer_id)
+        return Outcome({"offer_id": offer_id}, gateway.ledger.pay_recourse(caller.account, offer_id))
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.get("/{offer_id}")
+def get(offer_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+    with gateway.snapshot() as snap:
+        o = snap.session.get(Offer, offer_id)
+        if o is None:
+            raise FactoringOfferNonexistent(offer_id)
+        return {**offer_json(o), "block": block_json(snap.block)}

@@ -1,0 +1,72 @@
+"""Parties: registration (operator), who am I, and a party's positions."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from sqlmodel import select
+
+from ledger import Role
+from ledger.mirror import CreditLine, Offer, Receivable, Voucher
+from ledger.types import OfferState
+
+from ...errors import InvalidInput
+from ...schemas import Address, PartyCreate, amount, credit_line_json, offer_json, receivable_json, voucher_json
+from ...service import GRANTABLE, block_json
+from ..deps import GatewayDep, OperatorDep, PartyDep
+
+router = APIRouter(prefix="/parties", tags=["parties"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def register_party(body: PartyCreate, gateway: GatewayDep, _: OperatorDep) -> dict:
+    """Register a party (operator's bootstrap credential): admit it on-chain with its roles.
+
+    Without `address` the gateway generates the party's key and keeps it encrypted; with one,
+    the party keeps its key and submits self-signed transactions to /v1/transactions. The API
+    key in the response is shown once: only its hash is kept.
+    """
+    refused = [r.value for r in body.roles if r not in GRANTABLE]
+    if refused:
+        raise InvalidInput("these roles cannot be granted through the gateway", roles=refused)
+    party, api_key, block = gateway.register(body.name, body.roles, body.address)
+    return {"id": party.id, "name": party.name, "address": party.address, "roles": [r.value for r in body.roles],
+            "managed_key": party.sealed_key is not None, "api_key": api_key, "block": block_json(block)}
+
+
+@router.get("/me")
+def me(caller: PartyDep) -> dict:
+    """The authenticated party and its on-chain roles."""
+    return {"id": caller.party.id, "name": caller.party.name, "address": caller.address,
+            "is_member": caller.is_member, "roles": sorted(r.value for r in caller.roles if r is not Role.MEMBER),
+            "managed_key": caller.party.sealed_key is not None}
+
+
+@router.get("/{address}/positions")
+def positions(address: Address, caller: PartyDep, gateway: GatewayDep) -> dict:
+    """What a party holds and owes: vouchers by receivable, receivables it owes or was issued,
+    its open offers and credit lines."""
+    with gateway.snapshot() as snap:
+        s = snap.session
+        held = s.exec(select(Voucher).where(Voucher.holder == address, Voucher.burned == False)  # noqa: E712
+                      .order_by(Voucher.token_id)).all()
+        owed = s.exec(select(Receivable).where(Receivable.obligor == address).order_by(Receivable.receivable_id)).all()
+        issued = s.exec(select(Receivable).where(Receivable.supplier == address)
+                        .order_by(Receivable.receivable_id)).all()
+        offers = s.exec(select(Offer).where(Offer.seller == address, Offer.state == int(OfferState.OPEN))
+                        .order_by(Offer.offer_id)).all()
+        lines = s.exec(select(CreditLine).where((CreditLine.obligor == address) | (CreditLine.financier == address))
+                       .order_by(CreditLine.line_id)).all()
+        by_receivable: dict[int, int] = {}
+        for v in held:
+            by_receivable[v.receivable_id] = by_receivable.get(v.receivable_id, 0) + v.value
+        return {
+            "address": address,
+            "vouchers": [voucher_json(v) for v in held],
+            "holdings": [{"receivable_id": k, "value": amount(v)} for k, v in sorted(by_receivable.items())],
+            "total_held": amount(sum(v.value for v in held)),
+            "obligations": [receivable_json(r) for r in owed],
+            "receivables_issued_to": [receivable_json(r) for r in issued],
+            "open_offers": [offer_json(o) for o in offers],
+            "credit_lines": [credit_line_json(c) for c in lines],
+            "block": block_json(snap.block),
+        }

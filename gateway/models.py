@@ -1,0 +1,59 @@
+"""The gateway's own tables (not the mirror's): parties, idempotency records, documents."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class PartyBase(SQLModel):
+    name: str = Field(max_length=200)
+    address: str = Field(max_length=42, unique=True, index=True)
+
+
+class Party(PartyBase, table=True):
+    """A party the gateway authenticates. `sealed_key` is its private key under AES-GCM (None:
+    the party brings its own key and submits self-signed transactions)."""
+
+    __tablename__ = "gateway_party"
+
+    id: int | None = Field(default=None, primary_key=True)
+    api_key_hash: str = Field(max_length=64, unique=True, index=True)
+    sealed_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: float = Field(default_factory=time.time)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first result of a write sent with an Idempotency-Key, per party.
+
+    The primary key (party, key) is the lock: a concurrent duplicate fails to insert and waits
+    for the first request's result instead of sending anything.
+    """
+
+    __tablename__ = "gateway_idempotency"
+    __table_args__ = (UniqueConstraint("party_id", "key", name="uq_idempotency_party_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    party_id: int = Field(index=True)
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    state: str = Field(max_length=16, default="pending")  # pending | done
+    status_code: int | None = None
+    response: str | None = None  # JSON
+    created_at: float = Field(default_factory=time.time)
+
+
+class Document(SQLModel, table=True):
+    """A trade document, encrypted; `document_hash` (SHA-256 of the plaintext) is its fingerprint."""
+
+    __tablename__ = "gateway_document"
+
+    document_hash: str = Field(primary_key=True, max_length=66)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    uploaded_by: str = Field(max_length=42, index=True)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: float = Field(default_factory=time.time)

@@ -1,0 +1,269 @@
+"""The gateway's engine room: the chain, the ledger, the mirror, the party keys and the
+idempotent write path. Route handlers stay thin over this and `ledger`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from ledger import Chain, Ledger, Role
+from ledger.deploy import Deployment
+from ledger.exceptions import ChainError, ConfigurationError
+from ledger.mirror import Member, Mirror, MirrorReader
+from ledger.mirror.db import make_engine
+from ledger.mirror.follower import BlockRef
+from ledger.types import Receipt
+
+from . import errors
+from .config import Settings
+from .crypto import DOCUMENTS, PARTY_KEYS, KeyBox, hash_api_key, new_api_key
+from .models import Document, IdempotencyRecord, Party
+
+log = logging.getLogger("gateway")
+
+#: Roles the operator may give a party through the gateway (OPERATOR stays with the platform).
+GRANTABLE = (Role.CORE_ENTERPRISE, Role.SUPPLIER, Role.FINANCIER, Role.APPRAISER, Role.EXCHANGE, Role.AUDITOR)
+GATEWAY_TABLES = [Party.__table__, IdempotencyRecord.__table__, Document.__table__]
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """An Idempotency-Key and the fingerprint of the request it came with."""
+
+    key: str
+    request_hash: str
+
+
+@dataclass
+class Outcome:
+    """What a write did: the response body (ids and the like) and the last receipt it produced."""
+
+    body: dict[str, Any]
+    receipt: Receipt | None
+    status: int = 200
+
+
+def block_json(block: BlockRef | None) -> dict[str, Any] | None:
+    return None if block is None else {"number": block.number, "hash": block.hash}
+
+
+def load_deployment(settings: Settings, chain: Chain) -> Deployment:
+    if settings.deployment is None:
+        return Deployment.load(chain.chain_id)
+    if not settings.deployment.is_file():
+        raise ConfigurationError(f"no deployment file at {settings.deployment}")
+    return Deployment(**json.loads(settings.deployment.read_text()))
+
+
+class Gateway:
+    """One gateway process's connections and services.
+
+    Args:
+        settings: the configuration (gateway.config.Settings).
+    """
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.chain = Chain(settings.rpc_url)
+        self.deployment = load_deployment(settings, self.chain)
+        self.ledger = Ledger(self.chain, self.deployment)
+        self.operator: LocalAccount = Account.from_key(settings.operator_key.get_secret_value())
+        self.keys = KeyBox(settings.master_secret, PARTY_KEYS)
+        self.documents = KeyBox(settings.master_secret, DOCUMENTS)
+        self.engine = make_engine(settings.db)
+        SQLModel.metadata.create_all(self.engine, tables=GATEWAY_TABLES)
+        self.mirror: Mirror | None = None
+        if settings.run_mirror:
+            self.mirror = Mirror(settings.rpc_url, settings.mirror_db, self.deployment)
+        self.reader = MirrorReader(settings.mirror_db)
+        self._accounts: dict[int, LocalAccount] = {}
+        self._accounts_lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never show settings (secrets) or keys
+        return f"Gateway(chain={self.chain.chain_id}, voucher={self.deployment.voucher})"
+
+    def start(self) -> Gateway:
+        if self.mirror is not None:
+            self.mirror.start()
+        return self
+
+    def close(self) -> None:
+        if self.mirror is not None:
+            self.mirror.close()
+        self.reader.close()
+        self.engine.dispose()
+
+    # -- mirror ----------------------------------------------------------------------------------
+
+    def wait_for_block(self, number: int) -> BlockRef:
+        """Wait until the mirror has applied block `number` (read-your-writes)."""
+        timeout = self.settings.write_timeout
+        if self.mirror is not None:
+            return self.mirror.wait_for_block(number, timeout)
+        return self.reader.wait_for_block(number, timeout)
+
+    def snapshot(self):
+        return self.reader.snapshot()
+
+    def fetch(self, model, key):
+        """One mirror row by primary key, detached (usable after the snapshot ends), or None."""
+        with self.snapshot() as snap:
+            row = snap.session.get(model, key)
+            if row is not None:
+                snap.session.expunge(row)
+            return row
+
+    # -- parties ---------------------------------------------------------------------------------
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def party_by_api_key(self, api_key: str) -> Party | None:
+        with self.session() as s:
+            return s.exec(select(Party).where(Party.api_key_hash == hash_api_key(api_key))).first()
+
+    def register(self, name: str, roles: Iterable[Role], address: str | None = None) -> tuple[Party, str, BlockRef]:
+        """Create a party: its key (unless it brings its own address), membership and API key.
+
+        Returns:
+            The party, its API key (shown once, stored only as a hash) and the mirror's block.
+        """
+        roles = list(dict.fromkeys(roles))
+        account = None
+        if address is None:
+            account = Account.create()
+            address = account.address
+        with self.session() as s:
+            if s.exec(select(Party).where(Party.address == address)).first() is not None:
+                raise errors.PartyExists(f"{address} is already a party", address=address)
+        if account is not None and self.settings.fund_wei:
+            self.fund(address, self.settings.fund_wei)
+        receipt = self.ledger.admit(self.operator, address, roles)
+        block = self.wait_for_block(receipt.block_number)
+        api_key = new_api_key()
+        party = Party(
+            name=name, address=address, api_key_hash=hash_api_key(api_key),
+            sealed_key=self.keys.seal(bytes(account.key), address.encode()) if account is not None else None,
+        )
+        with self.session() as s:
+            s.add(party)
+            try:
+                s.commit()
+            except IntegrityError:
+                raise errors.PartyExists(f"{address} is already a party", address=address) from None
+            s.refresh(party)
+        if account is not None:
+            with self._accounts_lock:
+                self._accounts[party.id] = account
+        log.info("registered party %s (%s) with roles %s", party.id, address, [r.name for r in roles])
+        return party, api_key, block
+
+    def account_of(self, party: Party) -> LocalAccount:
+        """The party's signing key, decrypted once per process."""
+        with self._accounts_lock:
+            account = self._accounts.get(party.id)
+            if account is None:
+                if party.sealed_key is None:
+                    raise errors.Conflict(
+                        "this party brings its own key: sign the transaction yourself and POST it to "
+                        "/v1/transactions", address=party.address)
+                account = Account.from_key(self.keys.open(party.sealed_key, party.address.encode()))
+                self._accounts[party.id] = account
+            return account
+
+    def roles_of(self, address: str) -> tuple[bool, set[Role]]:
+        """Whether `address` is a member and its roles, as the mirror reflects them."""
+        member = self.fetch(Member, address)
+        if member is None:
+            return False, set()
+        return bool(member.is_member), set(Role.from_mask(member.roles))
+
+    def fund(self, to: str, wei: int) -> Receipt:
+        """Send `wei` of the native currency from the operator (gas for a new managed key)."""
+        try:
+            return self.chain.send_value(self.operator, to, wei)
+        except ChainError as error:
+            raise ChainError(f"the node refused to fund {to}: {error}") from error
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def perform(self, action: Callable[[], Outcome]) -> tuple[int, dict[str, Any]]:
+        """Run a write and wait until the mirror has applied its block."""
+        outcome = action()
+        body = dict(outcome.body)
+        if outcome.receipt is not None:
+            body.update(tx_hash=outcome.receipt.tx_hash, mined_in=outcome.receipt.block_number)
+            try:
+                body["block"] = block_json(self.wait_for_block(outcome.receipt.block_number))
+            except TimeoutError:
+                # Mined, so done: say so (202) rather than fail a write that happened.
+                body.update(block=None, detail="mined; the mirror has not applied it yet")
+                return 202, body
+        return outcome.status, body
+
+    def write(self, party: Party, idempotency: Idempotency | None, action: Callable[[], Outcome]) -> JSONResponse:
+        """Run a write once per Idempotency-Key: a retry gets the first result, nothing is sent twice.
+
+        A refusal is a result too (stored and replayed): nothing was sent for it.
+        """
+        if idempotency is None:
+            status, body = self.perform(action)
+            return JSONResponse(body, status_code=status)
+        replay = self._claim(party, idempotency)
+        if replay is not None:
+            status, body = replay
+            return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+        try:
+            status, body = self.perform(action)
+        except Exception as error:
+            try:
+                status, body = errors.response_of(error)
+            except Exception:
+                log.exception("write failed")
+                status, body = 500, {"error": "InternalError", "detail": "the write failed; its outcome is unknown"}
+        self._finish(party, idempotency, status, body)
+        return JSONResponse(body, status_code=status)
+
+    def _claim(self, party: Party, idem: Idempotency) -> tuple[int, dict] | None:
+        """Insert the pending record (ours to run: None), or wait for the first request's result."""
+        with self.session() as s:
+            s.add(IdempotencyRecord(party_id=party.id, key=idem.key, request_hash=idem.request_hash))
+            try:
+                s.commit()
+                return None
+            except IntegrityError:
+                s.rollback()
+        deadline = time.monotonic() + self.settings.write_timeout + 30
+        while True:
+            with self.session() as s:
+                record = s.exec(select(IdempotencyRecord).where(
+                    IdempotencyRecord.party_id == party.id, IdempotencyRecord.key == idem.key)).one()
+            if record.request_hash != idem.request_hash:
+                raise errors.IdempotencyKeyReused(
+                    "this Idempotency-Key was used for a different request", idempotency_key=idem.key)
+            if record.state == "done":
+                return record.status_code, json.loads(record.response)
+            if time.monotonic() > deadline:
+                raise errors.IdempotencyInProgress("the first request with this key is still running",
+                                                   idempotency_key=idem.key)
+            time.sleep(0.05)
+
+    def _finish(self, party: Party, idem: Idempotency, status: int, body: dict) -> None:
+        with self.session() as s:
+            record = s.exec(select(IdempotencyRecord).where(
+                IdempotencyRecord.party_id == party.id, IdempotencyRecord.key == idem.key)).one()
+            record.state, record.status_code, record.response = "done", status, json.dumps(body)
+            s.add(record)
+            s.commit()

@@ -1,0 +1,161 @@
+"""The gateway tests' world (fixtures in conftest.py): one Anvil, deployment, mirror (SQLite, in-process thread) and
+gateway app for the package, with parties registered through the API itself.
+
+Nothing here reverts the chain (the mirror follows it): each test makes its own receivables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from gateway.config import Settings
+from gateway.main import create_app
+from gateway.service import Gateway
+from ledger import Chain, LocalNode, deploy, deploy_settlement_token
+from ledger.node import DEV_MNEMONIC
+
+Account.enable_unaudited_hdwallet_features()
+
+DAY = 86_400
+OPERATOR_TOKEN = "operator-bootstrap-token-for-tests"
+MASTER_SECRET = "master-secret-for-tests-0123456789"
+CASH = 10**12
+GRACE = 7 * DAY
+
+
+def dev_account(index: int):
+    return Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
+
+
+@dataclass
+class Party:
+    name: str
+    address: str
+    api_key: str
+    roles: list[str]
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@dataclass
+class GW:
+    client: TestClient
+    gateway: Gateway
+    cash: str
+    line_id: int
+    parties: dict[str, Party]
+    settings: Settings
+    api_keys: list[str] = field(default_factory=list)
+
+    def __getattr__(self, name: str) -> Party:
+        parties = self.__dict__.get("parties", {})
+        if name in parties:
+            return parties[name]
+        raise AttributeError(name)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+
+    def post(self, who: Party | None, path: str, body: dict | None = None, *, key: str | None = None):
+        headers = dict(who.auth) if who else {}
+        if key:
+            headers["Idempotency-Key"] = key
+        return self.client.post(path, json=body if body is not None else {}, headers=headers)
+
+    def get(self, who: Party | None, path: str, **params):
+        return self.client.get(path, params=params, headers=who.auth if who else {})
+
+    # -- chain -----------------------------------------------------------------------------------
+
+    @property
+    def ledger(self):
+        return self.gateway.ledger
+
+    def head(self) -> int:
+        return self.gateway.chain.w3.eth.block_number
+
+    def now(self) -> int:
+        return self.gateway.chain.w3.eth.get_block("latest")["timestamp"]
+
+    def advance(self, seconds: int) -> None:
+        provider = self.gateway.chain.w3.provider
+        provider.make_request("evm_increaseTime", [seconds])
+        provider.make_request("evm_mine", [])
+        self.gateway.wait_for_block(self.head())
+
+    def doc(self) -> str:
+        return "0x" + os.urandom(32).hex()
+
+    def issue(self, face_value: int = 100_000, *, supplier: Party | None = None, accept: bool = True,
+              maturity_days: int = 90, doc: str | None = None) -> dict:
+        """Issue through the API (core to tier1 by default) and accept; returns the issue response."""
+        supplier = supplier or self.tier1
+        r = self.post(self.core, "/v1/receivables", {
+            "supplier": supplier.address, "line_id": self.line_id, "face_value": str(face_value),
+            "maturity": self.now() + maturity_days * DAY, "document_hash": doc or self.doc()})
+        assert r.status_code == 201, r.json()
+        issued = r.json()
+        if accept:
+            a = self.post(supplier, f"/v1/receivables/{issued['receivable_id']}/accept")
+            assert a.status_code == 200, a.json()
+        return issued
+
+    def register(self, name: str, roles: list[str], address: str | None = None) -> Party:
+        body = {"name": name, "roles": roles, **({"address": address} if address else {})}
+        r = self.client.post("/v1/parties", json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
+        assert r.status_code == 201, r.json()
+        data = r.json()
+        party = Party(name, data["address"], data["api_key"], roles)
+        self.api_keys.append(data["api_key"])
+        return party
+
+
+ROLES = {
+    "core": ["CORE_ENTERPRISE_ROLE"],
+    "core2": ["CORE_ENTERPRISE_ROLE"],
+    "tier1": ["SUPPLIER_ROLE"],
+    "tier2": ["SUPPLIER_ROLE"],
+    "bank": ["FINANCIER_ROLE"],
+    "bank2": ["FINANCIER_ROLE"],
+    "auditor": ["AUDITOR_ROLE"],
+}
+
+
+@pytest.fixture(scope="package")
+def gw(tmp_path_factory) -> GW:
+    tmp = tmp_path_factory.mktemp("gateway")
+    with LocalNode() as node:
+        operator = dev_account(0)
+        chain = Chain(node.url)
+        deployment = deploy(chain, operator, save=False)
+        cash = deploy_settlement_token(chain, operator)
+        path = Path(tmp / "deployment.json")
+        path.write_text(json.dumps(asdict(deployment)))
+        settings = Settings(
+            rpc_url=node.url, master_secret=SecretStr(MASTER_SECRET), operator_token=SecretStr(OPERATOR_TOKEN),
+            operator_key=SecretStr("0x" + bytes(operator.key).hex()), deployment=path,
+            mirror_db=str(tmp / "mirror.db"), db=str(tmp / "gateway.db"),
+        )
+        app = create_app(settings)
+        with TestClient(app) as client:
+            gateway: Gateway = app.state.gateway
+            world = GW(client, gateway, cash, 0, {}, settings)
+            for name, roles in ROLES.items():
+                world.parties[name] = world.register(name, roles)
+            for name in ("core", "core2", "tier1", "tier2", "bank", "bank2"):
+                gateway.ledger.mint_cash(gateway.operator, cash, world.parties[name].address, CASH)
+            r = world.post(world.bank, "/v1/credit-lines", {
+                "obligor": world.core.address, "currency": cash, "limit": "1000000000",
+                "expiry": world.now() + 3650 * DAY, "grace_period": GRACE})
+            assert r.status_code == 201, r.json()
+            world.line_id = r.json()["line_id"]
+            yield world

@@ -1,0 +1,128 @@
+"""Idempotency, concurrency, secrets at rest and self-signed transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from gateway_world import dev_account
+
+
+def test_an_idempotent_retry_returns_the_first_result_and_sends_once(gw):
+    issued = gw.issue()
+    key = str(uuid.uuid4())
+    body = {"to": gw.tier2.address, "value": "1000"}
+    first = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split", body, key=key)
+    head = gw.head()
+    again = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split", body, key=key)
+    assert again.status_code == first.status_code == 201
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert gw.head() == head
+    assert gw.get(gw.tier1, f"/v1/vouchers/{issued['token_id']}").json()["value"] == "99000"
+    other = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split", {**body, "value": "2"}, key=key)
+    assert other.status_code == 422 and other.json()["error"] == "IdempotencyKeyReused"
+    # The same key is another party's own.
+    mine = gw.post(gw.tier2, f"/v1/vouchers/{first.json()['token_id']}/split", body, key=key)
+    assert mine.status_code == 201
+
+
+def test_concurrent_duplicates_of_one_key_send_once(gw):
+    issued = gw.issue()
+    key = str(uuid.uuid4())
+    head = gw.head()
+    with ThreadPoolExecutor(10) as pool:
+        replies = list(pool.map(lambda _: gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split",
+                                                  {"to": gw.tier2.address, "value": "7"}, key=key), range(10)))
+    assert {r.status_code for r in replies} == {201}
+    assert len({r.json()["token_id"] for r in replies}) == 1
+    assert gw.head() == head + 1
+    assert gw.get(gw.tier1, f"/v1/vouchers/{issued['token_id']}").json()["value"] == str(100_000 - 7)
+
+
+def test_a_refusal_is_remembered_too(gw):
+    issued = gw.issue(face_value=10)
+    key = str(uuid.uuid4())
+    body = {"to": gw.tier2.address, "value": "11"}
+    first = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split", body, key=key)
+    again = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split", body, key=key)
+    assert first.status_code == again.status_code == 409 and first.json() == again.json()
+
+
+def test_fifty_concurrent_splits_move_exactly_the_available_value(gw):
+    issued = gw.issue(face_value=100_000)
+    root = issued["token_id"]
+
+    def split(_):
+        return gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier2.address, "value": "3000"})
+
+    with ThreadPoolExecutor(50) as pool:
+        replies = list(pool.map(split, range(50)))
+    ok = [r for r in replies if r.status_code == 201]
+    refused = [r for r in replies if r.status_code != 201]
+    assert len(ok) == 33, [r.json() for r in refused][:3]
+    for r in refused:
+        assert r.status_code == 409, r.json()
+        assert r.json()["error"] in ("VoucherInsufficientValue", "TransactionReverted"), r.json()
+    gw.gateway.wait_for_block(gw.head())
+    tree = gw.get(gw.auditor, "/v1/vouchers", receivable_id=issued["receivable_id"], limit=500).json()
+    values = {v["token_id"]: int(v["value"]) for v in tree["items"]}
+    assert values[root] == 1_000 and sum(values.values()) == 100_000 and len(values) == 34
+    assert gw.ledger.voucher_of(root).value == 1_000
+    assert sorted(r.json()["token_id"] for r in ok) == sorted(t for t in values if t != root)
+
+
+def test_keys_are_never_stored_in_plaintext(gw):
+    gateway = gw.gateway
+    from sqlmodel import select
+
+    from gateway.models import Party
+    with gateway.session() as s:
+        parties = s.exec(select(Party)).all()
+    secrets_ = [k.encode() for k in gw.api_keys]
+    for party in parties:
+        if party.sealed_key is None:
+            continue
+        key = bytes(gateway.account_of(party).key)
+        secrets_ += [key, key.hex().encode(), key.hex().upper().encode()]
+        assert key not in party.sealed_key
+    secrets_.append(gw.settings.master_secret.get_secret_value().encode())
+    with sqlite3.connect(gw.settings.db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(FULL)")
+    blobs = [Path(p).read_bytes() for p in Path(gw.settings.db).parent.glob("gateway.db*")]
+    assert blobs
+    for blob in blobs:
+        for secret in secrets_:
+            assert secret not in blob
+    assert MASTER not in repr(gw.settings) and MASTER not in repr(gateway)
+
+
+MASTER = "master-secret-for-tests-0123456789"
+
+
+def test_a_party_with_its_own_key_submits_self_signed_transactions(gw):
+    own = dev_account(7)
+    party = gw.register("Own-key supplier", ["SUPPLIER_ROLE"], address=own.address)
+    issued = gw.issue(supplier=party, accept=False)
+    r = gw.post(party, f"/v1/receivables/{issued['receivable_id']}/accept")
+    assert r.status_code == 409 and "sign the transaction yourself" in r.json()["detail"]
+    w3 = gw.gateway.chain.w3
+
+    def signed(fn, account):
+        tx = fn.build_transaction({"from": account.address, "nonce": w3.eth.get_transaction_count(account.address),
+                                   "chainId": w3.eth.chain_id, "gas": 500_000,
+                                   "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9})
+        return "0x" + bytes(account.sign_transaction(tx).raw_transaction).hex()
+
+    voucher = gw.ledger.voucher.functions
+    r = gw.post(party, "/v1/transactions", {"raw_transaction": signed(voucher.accept(issued["receivable_id"]),
+                                                                      dev_account(8))})
+    assert r.status_code == 422 and r.json()["error"] == "InvalidInput"
+    head = gw.head()
+    r = gw.post(party, "/v1/transactions", {"raw_transaction": signed(voucher.revoke(issued["receivable_id"]), own)})
+    assert r.status_code == 403 and r.json()["error"] == "ReceivableNotObligor" and gw.head() == head
+    r = gw.post(party, "/v1/transactions", {"raw_transaction": signed(voucher.accept(issued["receivable_id"]), own)})
+    assert r.status_code == 200, r.json()
+    assert "ReceivableAccepted" in r.json()["events"]
+    assert gw.get(party, f"/v1/receivables/{issued['receivable_id']}").json()["state"] == "ACTIVE"
