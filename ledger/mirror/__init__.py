@@ -14,8 +14,10 @@ from .db import MirrorLocked, database_url, make_engine, migrate
 from .follower import DEPLOYMENT_CONTRACTS, BlockRef, Mirror, MirrorHalted
 from .handlers import HANDLERS, on
 from .models import (
+    Appraisal,
     Claim,
     CreditLine,
+    DataAsset,
     Deal,
     EventLog,
     Member,
@@ -23,6 +25,7 @@ from .models import (
     Offer,
     OperatorApproval,
     PauseState,
+    Pledge,
     Receivable,
     Repayment,
     RoleAdmin,
@@ -36,9 +39,11 @@ from .reader import MirrorReader, Snapshot
 __all__ = [
     "DEPLOYMENT_CONTRACTS",
     "HANDLERS",
+    "Appraisal",
     "BlockRef",
     "Claim",
     "CreditLine",
+    "DataAsset",
     "Deal",
     "EventLog",
     "Member",
@@ -50,6 +55,7 @@ __all__ = [
     "Offer",
     "OperatorApproval",
     "PauseState",
+    "Pledge",
     "Receivable",
     "Repayment",
     "RoleAdmin",

@@ -2,7 +2,10 @@
 
 Our events carry only static ABI types (uintN, intN, address, bool, bytesN), which decode by
 slicing 32-byte words: about ten times faster than web3's process_log. Any other type falls
-back to eth_abi, so a future event with a string or an array still decodes.
+back to eth_abi, so an event with a string (DataAssetRegistered's uri) or an array decodes.
+
+A string is whatever bytes the caller sent: it is decoded as UTF-8 with invalid sequences and
+NUL (which PostgreSQL text cannot hold) replaced by U+FFFD, so no string can stop the mirror.
 """
 
 from __future__ import annotations
@@ -20,6 +23,11 @@ from ..types import Event
 def checksum(word_hex: str) -> str:
     """The checksummed address in the last 20 bytes of a 32-byte hex word."""
     return to_checksum_address("0x" + word_hex[-40:])
+
+
+def text(raw: bytes) -> str:
+    """An ABI string's bytes as text: invalid UTF-8 and NUL become U+FFFD."""
+    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def _static_decoder(abi_type: str):
@@ -47,7 +55,9 @@ class _EventSpec:
         data = [i for i in inputs if not i["indexed"]]
         decoders = [_static_decoder(i["type"]) for i in data]
         self.data_names = [i["name"] for i in data]
-        self.data_types = [i["type"] for i in data]
+        #: Strings are read as bytes and decoded leniently (see above).
+        self.data_types = ["bytes" if i["type"] == "string" else i["type"] for i in data]
+        self.strings = {i["name"] for i in data if i["type"] == "string"}
         self.data_decoders = decoders if all(decoders) else None
         self.order = [i["name"] for i in inputs]
 
@@ -60,6 +70,8 @@ class _EventSpec:
         else:
             values = abi_decode(self.data_types, bytes.fromhex(body))
             args.update(zip(self.data_names, values, strict=True))
+            for name in self.strings:
+                args[name] = text(args[name])
         return {name: args[name] for name in self.order}
 
 

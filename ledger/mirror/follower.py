@@ -17,6 +17,8 @@ How it stays exact:
 * Catch-up. Blocks older than the window are final here: they are fetched in pages of up to
   `max_page` blocks, one eth_getLogs for all our contracts per page; a provider's range or size
   error halves the page, and each success doubles it again up to `max_page`.
+* Coverage. The cursor records the contracts followed since the start block; a database that
+  did not follow one the mirror follows now never fetched its events, and halts until rebuilt.
 """
 
 from __future__ import annotations
@@ -37,15 +39,19 @@ from ..exceptions import LedgerError, NodeError
 from ..types import Event
 from . import db as dbmod
 from .decode import LogDecoder
-from .handlers import HANDLERS
+from .handlers import HANDLERS, TIMED
 from .models import EventLog, MirrorBlock, MirrorCursor, MirrorJournal
 from .rpc import Header, Rpc, RpcError
 from .store import Store, decode_image, decode_key
 
 log = logging.getLogger("ledger.mirror")
 
-#: Deployment field -> contract (artifact) name: the contracts the mirror follows.
-DEPLOYMENT_CONTRACTS = {"voucher": "ReceivableVoucher", "credit_lines": "CreditLines", "factoring": "Factoring"}
+#: Deployment field -> contract (artifact) name: the contracts the mirror follows (those the
+#: deployment has: an old deployment file has no data_assets).
+DEPLOYMENT_CONTRACTS = {
+    "voucher": "ReceivableVoucher", "credit_lines": "CreditLines", "factoring": "Factoring",
+    "data_assets": "DataAssetRegistry",
+}
 
 RUNNING = "running"
 HALTED = "halted"
@@ -112,7 +118,10 @@ class Mirror:
         self.page = max_page
         self.poll_interval = poll_interval
         self.rpc = Rpc(rpc_url)
-        self.decoder = LogDecoder(contracts if contracts is not None else contracts_of(deployment))
+        contracts = contracts if contracts is not None else contracts_of(deployment)
+        self.decoder = LogDecoder(contracts)
+        #: The names of the contracts followed, as the cursor records them.
+        self.followed = ",".join(sorted({name for name, _, _ in contracts}))
         self.engine: Engine = dbmod.make_engine(db)
         self.store = Store()
         self._lock: dbmod.WriterLock | None = None
@@ -146,6 +155,16 @@ class Mirror:
                     )
                 self._cursor = BlockRef(row.block_number, row.block_hash)
                 self._status, self._message = row.status, row.message
+                missing = set(self.followed.split(",")) - set(row.contracts.split(","))
+                if missing and self._status != HALTED:
+                    self._status = HALTED
+                    self._message = (
+                        f"this database did not follow {', '.join(sorted(missing))} from the start block, so it "
+                        "lacks its events: rebuild the mirror (ledger.mirror --rebuild)"
+                    )
+                    with self.engine.begin() as conn:
+                        self._write_cursor(conn, self._cursor, HALTED, self._message)
+                    log.error("mirror halted: %s", self._message)
         except BaseException:
             self.close()
             raise
@@ -288,20 +307,28 @@ class Mirror:
                 log.info("mirror: %s; asking for %d blocks at a time", error.rpc_message, self.page)
                 return True
             raise
+        events = [e for e in map(self.decoder.decode, raw_logs) if e is not None]
+        timed = sorted({e.block_number for e in events if (e.contract, e.name) in TIMED} - headers.keys())
+        if timed:  # the timestamps some handlers record: only those blocks' headers
+            more = self.rpc.headers(timed)
+            if any(h is None for h in more.values()):
+                return True
+            headers = {**headers, **more}
         for raw in raw_logs:
             known = headers.get(int(raw["blockNumber"], 16))
             if known is not None and raw["blockHash"] != known.hash:
                 return True  # logs of another fork than the headers: read again
-        events = [e for e in map(self.decoder.decode, raw_logs) if e is not None]
         events.sort(key=lambda e: (e.block_number, e.log_index))
-        self._apply(events, headers[last], headers if journaled else {})
+        times = {n: h.timestamp for n, h in headers.items()}
+        self._apply(events, headers[last], {n: headers[n] for n in numbers} if journaled else {}, times)
         self.page = min(self.max_page, self.page * 2)
         return True
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _apply(self, events: list[Event], last: Header, kept: dict[int, Header]) -> None:
-        """Apply `events` and move the cursor to `last`, in one transaction."""
+    def _apply(self, events: list[Event], last: Header, kept: dict[int, Header], times: dict[int, int]) -> None:
+        """Apply `events` (`times`: timestamps of their blocks, at least those of timed events)
+        and move the cursor to `last`, in one transaction."""
         store = self.store
         chain_id = self.deployment.chain_id
         try:
@@ -311,6 +338,7 @@ class Mirror:
                 for e in events:
                     store.block = e.block_number
                     store.journaling = e.block_number in kept
+                    store.timestamp = times.get(e.block_number)
                     handler = HANDLERS.get((e.contract, e.name))
                     if handler is not None:
                         handler(store, e)
@@ -341,7 +369,8 @@ class Mirror:
         values = {"block_number": cursor.number, "block_hash": cursor.hash, "status": status, "message": message}
         if conn.execute(update(MirrorCursor).where(MirrorCursor.id == 1).values(**values)).rowcount == 0:
             conn.execute(MirrorCursor.__table__.insert(), [{
-                "id": 1, "chain_id": self.deployment.chain_id, "voucher": self.deployment.voucher, **values,
+                "id": 1, "chain_id": self.deployment.chain_id, "voucher": self.deployment.voucher,
+                "contracts": self.followed, **values,
             }])
 
     def _moved(self, cursor: BlockRef) -> None:

@@ -90,6 +90,9 @@ class MirrorCursor(SQLModel, table=True):
     block_hash: str = Field(max_length=66)
     status: str = Field(max_length=16)  # running | halted
     message: str = Field(default="")
+    #: The contracts (names, comma-separated) followed since the start block: a contract the
+    #: mirror follows now but did not then has events this database never fetched.
+    contracts: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class MirrorBlock(SQLModel, table=True):
@@ -194,6 +197,12 @@ class CreditLine(SQLModel, table=True):
     used: int = amount()
     expiry: int = big()
     grace_period: int = big()
+    #: What the line's pledged data assets count, as CreditLines.collateralOf returns it: the sum
+    #: of their counted values, the earliest expiry of the appraisals counted (the collateral
+    #: credit counts only before it) and the share of the value lent against.
+    collateral_value: int = amount(server_default=ZERO)
+    collateral_valid_until: int = big(sa_column_kwargs={"server_default": ZERO})
+    advance_rate_bps: int = big(sa_column_kwargs={"server_default": ZERO})
 
 
 class Receivable(SQLModel, table=True):
@@ -352,11 +361,77 @@ class Deal(SQLModel, table=True):
     tx_hash: str = Field(max_length=66)
 
 
+# -- data assets ---------------------------------------------------------------------------------
+
+
+class DataAsset(SQLModel, table=True):
+    """A data asset, as IDataAssetRegistry.assetOf returns it, and where it was registered.
+
+    `owner` passes to the pledgee on foreclosure; `exchange` and `listing_id` are zero until it
+    is listed; `pledge_id` is its active pledge (0: none). Times are block timestamps.
+    """
+
+    __tablename__ = "data_asset"
+
+    asset_id: int = big(primary_key=True)
+    owner: str = Field(max_length=42, index=True)
+    content_hash: str = Field(max_length=66, index=True)  # unique on chain (assetOfContent)
+    metadata_hash: str = Field(max_length=66)
+    uri: str
+    exchange: str = Field(max_length=42, index=True)
+    listing_id: str = Field(max_length=66)
+    registered_at: int = big()
+    pledge_id: int = big()
+    registered_block: int = big()
+    tx_hash: str = Field(max_length=66)
+    updated_block: int = big()
+
+
+class Appraisal(SQLModel, table=True):
+    """One of an asset's appraisal slots (appraisalsOf): a new appraisal takes an expired slot's
+    place, so a slot holds the latest appraisal written to it. Only slots ever used have a row."""
+
+    __tablename__ = "appraisal"
+
+    asset_id: int = big(primary_key=True)
+    slot: int = big(primary_key=True)
+    appraiser: str = Field(max_length=42, index=True)
+    appraised_at: int = big()
+    valid_until: int = big()
+    value: int = amount()
+    report_hash: str = Field(max_length=66)
+    block_number: int = big()
+    tx_hash: str = Field(max_length=66)
+
+
+class Pledge(SQLModel, table=True):
+    """A pledge of a data asset to a credit line's financier (pledgeOf; state is
+    ledger.types.PledgeState), with the value the asset counted when pledged and, for a
+    foreclosure, the defaulted receivable it cited (0 otherwise). ended_at is 0 while active."""
+
+    __tablename__ = "pledge"
+
+    pledge_id: int = big(primary_key=True)
+    asset_id: int = big(index=True)
+    line_id: int = big(index=True)
+    state: int = big()
+    owner: str = Field(max_length=42, index=True)  # who pledged it
+    financier: str = Field(max_length=42, index=True)  # the pledgee
+    counted_value: int = amount()
+    pledged_at: int = big()
+    ended_at: int = big()
+    receivable_id: int = big()
+    pledged_block: int = big()
+    ended_block: int | None = big(default=None)
+    tx_hash: str = Field(max_length=66)
+
+
 #: Tables whose rows handlers change (journaled, rolled back on a reorg), by name.
 STATE_MODELS: dict[str, type[SQLModel]] = {
     m.__tablename__: m
     for m in (Member, RoleAssignment, RoleAdmin, PauseState, CreditLine, Receivable, Voucher,
-              TokenApproval, ValueAllowance, OperatorApproval, Repayment, Claim, Offer, Deal)
+              TokenApproval, ValueAllowance, OperatorApproval, Repayment, Claim, Offer, Deal, DataAsset, Appraisal,
+              Pledge)
 }
 #: Every table of the mirror (what the migrations create).
 ALL_MODELS: tuple[type[SQLModel], ...] = (MirrorCursor, MirrorBlock, MirrorJournal, EventLog, *STATE_MODELS.values())

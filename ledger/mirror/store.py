@@ -66,6 +66,8 @@ class Store:
         #: The block being applied, and whether its changes go to the undo journal.
         self.block = 0
         self.journaling = False
+        #: The block's timestamp, for handlers registered with timed=True (None for the others).
+        self.timestamp: int | None = None
 
     # -- transaction ---------------------------------------------------------------------------
 

@@ -8,8 +8,10 @@ from sqlalchemy import select
 from web3.exceptions import ContractLogicError
 
 from ledger.mirror import (
+    Appraisal,
     Claim,
     CreditLine,
+    DataAsset,
     Deal,
     EventLog,
     Member,
@@ -18,6 +20,7 @@ from ledger.mirror import (
     Offer,
     OperatorApproval,
     PauseState,
+    Pledge,
     Receivable,
     Repayment,
     RoleAssignment,
@@ -25,7 +28,7 @@ from ledger.mirror import (
 )
 from ledger.mirror.models import STATE_MODELS
 from ledger.mirror.reader import allowance, approved
-from ledger.types import OfferState, Role
+from ledger.types import OfferState, PledgeState, Role
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -51,6 +54,18 @@ DEAL_FIELDS = {"seller": "seller", "token_id": "tokenId", "rate_bps": "rateBps",
                "financier": "financier", "value": "value", "price": "price", "paid_at_deal": "paidAtDeal"}
 LINE_FIELDS = {"obligor": "obligor", "used": "used", "currency": "currency", "limit": "limit",
                "financier": "financier", "expiry": "expiry", "grace_period": "gracePeriod"}
+#: A credit line's collateral columns against CreditLines.collateralOf.
+COLLATERAL_FIELDS = {"collateral_value": "value", "collateral_valid_until": "validUntil",
+                     "advance_rate_bps": "advanceRateBps"}
+ASSET_FIELDS = {"owner": "owner", "registered_at": "registeredAt", "pledge_id": "pledgeId", "exchange": "exchange",
+                "content_hash": "contentHash", "metadata_hash": "metadataHash", "listing_id": "listingId",
+                "uri": "uri"}
+APPRAISAL_FIELDS = {"appraiser": "appraiser", "appraised_at": "appraisedAt", "valid_until": "validUntil",
+                    "value": "value", "report_hash": "reportHash"}
+PLEDGE_FIELDS = {"asset_id": "assetId", "line_id": "lineId", "state": "state", "owner": "owner",
+                 "financier": "financier", "pledged_at": "pledgedAt", "ended_at": "endedAt"}
+BPS = 10_000
+UINT96_MAX = 2**96 - 1
 
 
 def _same(row, chain: dict[str, Any], fields: dict[str, str], what: str) -> None:
@@ -72,8 +87,11 @@ def _reverts(fn, block: int) -> bool:
 
 def chain_logs(w, last: int) -> list[tuple[int, str, int]]:
     """(block, block hash, log index) of every log of our contracts up to block `last`."""
+    addresses = [w.deployment.voucher, w.deployment.credit_lines, w.deployment.factoring]
+    if w.deployment.data_assets:
+        addresses.append(w.deployment.data_assets)
     raw = w.chain.w3.eth.get_logs({
-        "address": [w.deployment.voucher, w.deployment.credit_lines, w.deployment.factoring],
+        "address": addresses,
         "fromBlock": w.deployment.start_block, "toBlock": last,
     })
     return [(r["blockNumber"], "0x" + bytes(r["blockHash"]).hex(), r["logIndex"]) for r in raw]
@@ -135,6 +153,74 @@ def assert_financing_matches_chain(w, s, block: int, receivables, vouchers) -> N
         assert d.currency == s.get(Receivable, d.receivable_id).currency
 
 
+def _structs(fn, block: int) -> list[dict[str, Any]]:
+    """A view's struct-array result as dicts by the ABI's field names."""
+    names = [c["name"] for c in fn.abi["outputs"][0]["components"]]
+    return [dict(zip(names, item, strict=True)) for item in fn.call(block_identifier=block)]
+
+
+def assert_data_assets_match_chain(w, s, block: int, credit_lines) -> None:
+    """Assets, appraisal slots, pledges and each line's collateral equal the registry's and
+    CreditLines' views (and events) at `block`."""
+    lines = w.ledger.credit_lines.functions
+    timestamp = w.chain.w3.eth.get_block(block)["timestamp"]
+    pledges = {p.pledge_id: p for p in s.exec(select(Pledge)).scalars()}
+    for c in credit_lines:  # the collateral CreditLines records, and the limit it makes
+        _same(c, _struct(lines.collateralOf(c.line_id), block), COLLATERAL_FIELDS, f"collateral of line {c.line_id}")
+        credit = c.collateral_value * c.advance_rate_bps // BPS if timestamp < c.collateral_valid_until else 0
+        assert min(c.limit + credit, UINT96_MAX) == lines.effectiveLimit(c.line_id).call(block_identifier=block)
+    if w.deployment.data_assets is None:
+        assert not pledges
+        return
+    registry = w.ledger.data_assets
+    r = registry.functions
+
+    # Assets as assetOf returns them, found by their content; none on chain that the mirror lacks.
+    assets = {a.asset_id: a for a in s.exec(select(DataAsset)).scalars()}
+    assert sorted(assets) == list(range(1, len(assets) + 1))
+    assert _reverts(r.assetOf(len(assets) + 1), block), "the chain has a data asset the mirror lacks"
+    appraisals = {(a.asset_id, a.slot): a for a in s.exec(select(Appraisal)).scalars()}
+    unmatched = dict(appraisals)
+    for asset_id, a in assets.items():
+        chain = _struct(r.assetOf(asset_id), block)
+        chain["uri"] = chain["uri"].replace("\x00", "\ufffd")  # as the mirror decodes it: PostgreSQL has no NUL
+        _same(a, chain, ASSET_FIELDS, f"data asset {asset_id}")
+        assert r.assetOfContent(bytes.fromhex(a.content_hash[2:])).call(block_identifier=block) == asset_id
+        # Every slot: the mirrored appraisal, or unused on chain too.
+        for slot, chain in enumerate(_structs(r.appraisalsOf(asset_id), block)):
+            row = unmatched.pop((asset_id, slot), None)
+            if row is None:
+                assert chain["validUntil"] == 0, f"asset {asset_id} slot {slot}: the mirror lacks an appraisal"
+            else:
+                _same(row, chain, APPRAISAL_FIELDS, f"appraisal {asset_id}/{slot}")
+    assert not unmatched, f"appraisals of no asset: {sorted(unmatched)}"
+    # A slot's row is its last DataAssetAppraised.
+    last = {(e.args.assetId, e.args.slot): (e["blockNumber"], _tx(e))
+            for e in _events(registry.events.DataAssetAppraised, w, block)}
+    assert last == {k: (a.block_number, a.tx_hash) for k, a in appraisals.items()}
+
+    # Pledges as pledgeOf returns them, with the counted value, blocks and receivable of their events.
+    assert sorted(pledges) == list(range(1, len(pledges) + 1))
+    assert _struct(r.pledgeOf(len(pledges) + 1), block)["state"] == PledgeState.NONE, "a pledge the mirror lacks"
+    for pledge_id, p in pledges.items():
+        _same(p, _struct(r.pledgeOf(pledge_id), block), PLEDGE_FIELDS, f"pledge {pledge_id}")
+    made = {e.args.pledgeId: e for e in _events(registry.events.DataAssetPledged, w, block)}
+    assert set(made) == set(pledges)
+    for pledge_id, e in made.items():
+        p = pledges[pledge_id]
+        assert (p.counted_value, p.pledged_block, p.tx_hash) == (e.args.countedValue, e["blockNumber"], _tx(e))
+    ended = {e.args.pledgeId: (e["blockNumber"], 0) for e in _events(registry.events.DataAssetReleased, w, block)}
+    ended |= {e.args.pledgeId: (e["blockNumber"], e.args.receivableId)
+              for e in _events(registry.events.DataAssetForeclosed, w, block)}
+    assert {i: (p.ended_block, p.receivable_id) for i, p in pledges.items() if p.state != PledgeState.ACTIVE} == ended
+    # An asset's pledge_id is its active pledge; a line's pledged assets are its active pledges'.
+    active = {p.asset_id: p for p in pledges.values() if p.state == PledgeState.ACTIVE}
+    assert {i: a.pledge_id for i, a in assets.items() if a.pledge_id} == {i: p.pledge_id for i, p in active.items()}
+    for c in credit_lines:
+        pledged = sorted(r.pledgedTo(c.line_id).call(block_identifier=block))
+        assert pledged == sorted(i for i, p in active.items() if p.line_id == c.line_id), c.line_id
+
+
 def assert_mirror_matches_chain(w, db: str) -> int:
     """Assert every mirrored row equals the contracts' views at the mirror's block; return that block."""
     reader = MirrorReader(db)
@@ -170,6 +256,7 @@ def assert_mirror_matches_chain(w, db: str) -> int:
             for c in credit_lines:
                 _same(c, _struct(lines.lineOf(c.line_id), block), LINE_FIELDS, f"credit line {c.line_id}")
             assert _reverts(lines.lineOf(len(credit_lines) + 1), block)
+            assert_data_assets_match_chain(w, s, block, credit_lines)
 
             for m in s.exec(select(Member)).scalars():
                 assert m.roles == v.rolesOf(m.address).call(block_identifier=block), m.address

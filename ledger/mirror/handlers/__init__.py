@@ -4,8 +4,10 @@ A handler receives the Store (rows as dicts, keyed by table name and primary key
 decoded Event, and changes rows; it never commits, never talks to the chain, and must be a
 pure function of the rows and the event, so that replaying after a rollback gives the same
 state. Every event of our contracts lands in the event log whether or not it has a handler.
+A handler registered with ``timed=True`` also reads ``store.timestamp``, its block's timestamp
+(the follower fetches the headers of those blocks only), for the times the contracts record.
 
-Adding the events of a new contract (data assets, ...) means: add its
+Adding the events of a new contract means: add its
 tables to models.py and a migration, write one module here with a handler per event, import it
 at the bottom of this file, and name the contract in ledger.mirror.follower.DEPLOYMENT_CONTRACTS.
 """
@@ -21,10 +23,13 @@ Handler = Callable[[Store, Event], None]
 
 #: (contract name, event name) -> handler.
 HANDLERS: dict[tuple[str, str], Handler] = {}
+#: The (contract, event name) whose handlers read store.timestamp.
+TIMED: set[tuple[str, str]] = set()
 
 
-def on(contract: str, *events: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `contract`'s `events`."""
+def on(contract: str, *events: str, timed: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of `contract`'s `events`; with `timed`,
+    it is given the block's timestamp (store.timestamp)."""
 
     def register(handler: Handler) -> Handler:
         for name in events:
@@ -32,9 +37,11 @@ def on(contract: str, *events: str) -> Callable[[Handler], Handler]:
             if key in HANDLERS:
                 raise ValueError(f"{contract}.{name} already has a handler: {HANDLERS[key].__name__}")
             HANDLERS[key] = handler
+            if timed:
+                TIMED.add(key)
         return handler
 
     return register
 
 
-from . import core, financing  # noqa: E402,F401  (registers the handlers)
+from . import core, data_assets, financing  # noqa: E402,F401  (registers the handlers)

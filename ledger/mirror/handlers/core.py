@@ -70,6 +70,7 @@ def line_granted(store: Store, e: Event) -> None:
     store.put("credit_line", {
         "line_id": a["lineId"], "financier": a["financier"], "obligor": a["obligor"], "currency": a["currency"],
         "limit": a["limit"], "used": 0, "expiry": a["expiry"], "grace_period": a["gracePeriod"],
+        "collateral_value": 0, "collateral_valid_until": 0, "advance_rate_bps": 0,  # handlers/data_assets.py
     })
 
 
