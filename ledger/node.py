@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .exceptions import ConfigurationError, NodeError
-from .paths import NODE_BIN
+from .paths import NODE_BIN, NODE_MODULES
 
 NODE_KINDS = ("anvil", "ganache")
 #: The mnemonic both nodes derive their funded dev accounts from (Anvil's default).
@@ -40,6 +40,29 @@ def node_kind(kind: str | None = None) -> str:
     return kind
 
 
+def _native_anvil() -> Path | None:
+    """Anvil's own binary from its platform package: started directly, no Node.js wrapper
+    process sits between us and the node (so stopping or losing us stops the node itself)."""
+    found = sorted((NODE_MODULES / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    return found[0] if found else None
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: have Linux send SIGTERM when the starting thread dies.
+
+    A test run killed by a signal (timeout, kill) runs no fixture teardown; without this its
+    node would live on as an orphan. Start nodes from a thread that outlives them (the main
+    thread, normally). Elsewhere than Linux this does nothing.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass
 class LocalNode:
     """A node process on loopback. Use as a context manager, or call start() and stop()."""
@@ -55,7 +78,8 @@ class LocalNode:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        binary = NODE_BIN / self.kind
+        binary = _native_anvil() if self.kind == "anvil" else None
+        binary = binary or NODE_BIN / self.kind
         if not binary.exists():
             raise NodeError(f"{binary} is missing: run 'bash setup.sh' to install the npm packages")
         if self.kind == "anvil":
@@ -82,7 +106,7 @@ class LocalNode:
         try:
             self.process = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                start_new_session=True, preexec_fn=_die_with_parent,
             )
         finally:
             if self.log_path:

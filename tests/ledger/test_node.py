@@ -35,3 +35,36 @@ def test_connecting_to_nothing_says_where():
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(NodeError, match=url):
         Chain(url, request_timeout=2)
+
+
+def test_a_node_does_not_outlive_a_killed_owner(tmp_path):
+    """A run killed by a signal runs no teardown; its node must still stop (PDEATHSIG)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import time\nfrom ledger.node import LocalNode\n"
+        "n = LocalNode().start()\nprint(n.process.pid, flush=True)\ntime.sleep(120)\n"
+    )
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        node_pid = int(owner.stdout.readline())
+    finally:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{node_pid}/stat") as stat:
+                if stat.read().split()[2] == "Z":  # exited, waiting to be reaped by init
+                    break
+        except FileNotFoundError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(node_pid, signal.SIGKILL)
+        raise AssertionError(f"node {node_pid} outlived its killed owner")
