@@ -86,7 +86,14 @@ abstract contract Membership is AccessControl, IMembership {
         if (bit == 0) return super._grantRole(role, account);
         uint32 roles = _accounts[account].roles;
         if (roles & bit != 0) return false;
-        if (bit != _MEMBER && roles & _MEMBER == 0) revert MembershipNotMember(account);
+        if (bit != _MEMBER && roles & _MEMBER == 0) {
+            // Only the default admin grants OPERATOR_ROLE, and it vouches for the account: it is
+            // admitted with it. Otherwise expelling every operator would leave no one able to
+            // admit anybody (MEMBER_ROLE's admin is OPERATOR_ROLE), the default admin included.
+            if (bit != _OPERATOR) revert MembershipNotMember(account);
+            roles |= _MEMBER;
+            emit RoleGranted(MEMBER_ROLE, account, _msgSender());
+        }
         _accounts[account].roles = roles | bit;
         emit RoleGranted(role, account, _msgSender());
         return true;

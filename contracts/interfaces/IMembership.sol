@@ -10,9 +10,11 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
  *
  * - MEMBER_ROLE is membership itself (KYC passed). Granting it admits an account; revoking it
  *   expels the account and MUST revoke every party role it held, emitting RoleRevoked for each.
- * - The party roles (OPERATOR, CORE_ENTERPRISE, SUPPLIER, FINANCIER, APPRAISER, EXCHANGE,
- *   AUDITOR) MUST only be granted to members; granting one to a non-member MUST revert with
- *   MembershipNotMember. Their admin role is OPERATOR_ROLE; OPERATOR_ROLE's admin is
+ * - The party roles (CORE_ENTERPRISE, SUPPLIER, FINANCIER, APPRAISER, EXCHANGE, AUDITOR) MUST
+ *   only be granted to members; granting one to a non-member MUST revert with
+ *   MembershipNotMember. Granting OPERATOR_ROLE (the default admin's to grant) to a non-member
+ *   MUST admit it first (RoleGranted for MEMBER_ROLE, then for OPERATOR_ROLE), so the platform
+ *   can always recover an operator. Their admin role is OPERATOR_ROLE; OPERATOR_ROLE's admin is
  *   DEFAULT_ADMIN_ROLE.
  * - Vouchers MUST only be held, sent and received by members.
  */

@@ -55,3 +55,15 @@ def test_expelling_revokes_every_role_then_membership(w, p, led):
 def test_revoking_one_role_keeps_membership(w, p, led):
     led.revoke_role(p.operator, Role.SUPPLIER, p.tier1)
     assert led.roles(p.tier1) == [Role.MEMBER]
+
+
+def test_the_default_admin_can_always_restore_an_operator(w, p, led):
+    # Expel the only operator (the admin itself): no one is left to admit anybody...
+    led.expel(p.operator, p.operator)
+    with pytest.raises(AccessControlUnauthorizedAccount):
+        led.admit(p.operator, Account.create(), [Role.SUPPLIER])
+    # ...but the default admin grants OPERATOR_ROLE, which admits the account with it.
+    fresh = Account.create()
+    receipt = led.grant_role(p.operator, Role.OPERATOR, fresh)
+    assert [e.args["role"] for e in receipt.named("RoleGranted")] == [Role.MEMBER.id, Role.OPERATOR.id]
+    assert led.roles(fresh) == [Role.MEMBER, Role.OPERATOR]
