@@ -21,6 +21,7 @@ from pydantic import SecretStr
 SALT = b"receivables-ledger/gateway"
 PARTY_KEYS = b"party-keys/v1"
 DOCUMENTS = b"documents/v1"
+APPRAISAL_REPORTS = b"appraisal-reports/v1"
 API_KEY_PREFIX = "rlk_"
 
 

@@ -57,3 +57,22 @@ class Document(SQLModel, table=True):
     uploaded_by: str = Field(max_length=42, index=True)
     sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: float = Field(default_factory=time.time)
+
+
+class AppraisalReport(SQLModel, table=True):
+    """An appraisal report of one data asset, encrypted; `report_hash` (SHA-256) is what the
+    appraiser attests on-chain. Bound to its asset: only that asset's owner, pledgee and
+    auditors read it back."""
+
+    __tablename__ = "gateway_appraisal_report"
+    __table_args__ = (UniqueConstraint("asset_id", "report_hash", name="uq_appraisal_report_asset_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    asset_id: int = Field(index=True)
+    report_hash: str = Field(max_length=66, index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=255)
+    size: int
+    uploaded_by: str = Field(max_length=42, index=True)
+    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: float = Field(default_factory=time.time)

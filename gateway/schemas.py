@@ -126,6 +126,79 @@ class OfferCreate(Body):
         "financier": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "recourse": True}]})
 
 
+class CreditTerms(Body):
+    limit: Amount
+    expiry: Timestamp
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"limit": "20000000",
+                                                                              "expiry": 1830297600}]})
+
+
+class AdvanceRate(Body):
+    rate_bps: int = Field(ge=0, le=10_000, description="share of the pledged assets' counted value lent, bps")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rate_bps": 5000}]})
+
+
+class ValueApproval(Body):
+    operator: Address
+    value: Annotated[int, Field(ge=0, lt=UINT256, description="0 withdraws the allowance")]
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "operator": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "value": "25000"}]})
+
+
+class TokenApproval(Body):
+    operator: Address = Field(description="the zero address withdraws the approval")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "operator": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"}]})
+
+
+class OperatorApproval(Body):
+    operator: Address
+    approved: bool
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "operator": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "approved": True}]})
+
+
+class RoleChange(Body):
+    role: Role = Field(description="a party role: " + ", ".join(r.value for r in GRANTABLE))
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "FINANCIER_ROLE"}]})
+
+
+class DataAssetCreate(Body):
+    content_hash: Hash32 = Field(description="fingerprint of the data itself; the same content registers once")
+    metadata_hash: Hash32 | None = Field(None, description="fingerprint of its description")
+    uri: str = Field("", max_length=2048, description="where the metadata can be fetched (not the data)")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "content_hash": "0x5d41402abc4b2a76b9719d911017c592a2e1d3b4c5f60718293a4b5c6d7e8f90",
+        "metadata_hash": "0x2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+        "uri": "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"}]})
+
+
+class AppraisalCreate(Body):
+    report_hash: Hash32 = Field(description="SHA-256 of the appraisal report (upload it to "
+                                            "/v1/data-assets/{asset_id}/appraisal-reports first)")
+    value: Amount
+    valid_until: Timestamp
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "report_hash": "0xfcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
+        "value": "200000000", "valid_until": 1798761600}]})
+
+
+class ListingCreate(Body):
+    listing_id: Hash32 = Field(description="the exchange's product listing id (bytes32)")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "listing_id": "0x6c697374696e672d303030303432000000000000000000000000000000000000"}]})
+
+
+class PledgeCreate(Body):
+    line_id: Id
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"line_id": 1}]})
+
+
+class ForecloseRequest(Body):
+    receivable_id: Id = Field(description="a Defaulted receivable of the pledge's credit line")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"receivable_id": 4}]})
+
+
 class RawTransaction(Body):
     raw_transaction: str = Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=200_000,
                                  description="an EIP-1559 or legacy transaction signed by the party's own key")
@@ -169,4 +242,25 @@ def offer_json(o: Offer) -> dict[str, Any]:
         "financier": None if int(o.financier, 16) == 0 else o.financier, "deadline": o.deadline,
         "recourse_state": RecourseState(o.recourse_state).name, "price": amount(o.price),
         "recourse_amount": amount(o.recourse_amount),
+    }
+
+
+def hex32(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def data_asset_json(a, appraisals, pledge, counted: tuple[int, int]) -> dict[str, Any]:
+    """A data asset as the DataAssetRegistry's views return it (ledger.types)."""
+    return {
+        "asset_id": a.asset_id, "owner": a.owner, "registered_at": a.registered_at,
+        "content_hash": hex32(a.content_hash), "metadata_hash": hex32(a.metadata_hash), "uri": a.uri,
+        "listed": a.listed, "exchange": a.exchange if a.listed else None,
+        "listing_id": hex32(a.listing_id) if a.listed else None,
+        "appraisals": [{"slot": p.slot, "appraiser": p.appraiser, "appraised_at": p.appraised_at,
+                        "valid_until": p.valid_until, "value": amount(p.value), "report_hash": hex32(p.report_hash)}
+                       for p in appraisals],
+        "counted_value": amount(counted[0]), "counted_until": counted[1] or None,
+        "pledge": None if pledge is None else {
+            "pledge_id": pledge.pledge_id, "line_id": pledge.line_id, "state": pledge.state.name,
+            "financier": pledge.financier, "pledged_at": pledge.pledged_at, "ended_at": pledge.ended_at or None},
     }

@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,14 +29,14 @@ from ledger.types import Receipt
 
 from . import errors
 from .config import Settings
-from .crypto import DOCUMENTS, PARTY_KEYS, KeyBox, hash_api_key, new_api_key
-from .models import Document, IdempotencyRecord, Party
+from .crypto import APPRAISAL_REPORTS, DOCUMENTS, PARTY_KEYS, KeyBox, hash_api_key, new_api_key
+from .models import AppraisalReport, Document, IdempotencyRecord, Party
 
 log = logging.getLogger("gateway")
 
 #: Roles the operator may give a party through the gateway (OPERATOR stays with the platform).
 GRANTABLE = (Role.CORE_ENTERPRISE, Role.SUPPLIER, Role.FINANCIER, Role.APPRAISER, Role.EXCHANGE, Role.AUDITOR)
-GATEWAY_TABLES = [Party.__table__, IdempotencyRecord.__table__, Document.__table__]
+GATEWAY_TABLES = [Party.__table__, IdempotencyRecord.__table__, Document.__table__, AppraisalReport.__table__]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Gateway:
         self.operator: LocalAccount = Account.from_key(settings.operator_key.get_secret_value())
         self.keys = KeyBox(settings.master_secret, PARTY_KEYS)
         self.documents = KeyBox(settings.master_secret, DOCUMENTS)
+        self.reports = KeyBox(settings.master_secret, APPRAISAL_REPORTS)
         self.engine = make_engine(settings.db)
         SQLModel.metadata.create_all(self.engine, tables=GATEWAY_TABLES)
         self.mirror: Mirror | None = None
@@ -90,6 +92,10 @@ class Gateway:
         self.reader = MirrorReader(settings.mirror_db)
         self._accounts: dict[int, LocalAccount] = {}
         self._accounts_lock = threading.Lock()
+        self._timing = threading.local()
+        self._resource_locks: dict[tuple[str, int], threading.Lock] = {}
+        #: The operator as the idempotency records' party (id 0: no registered party has it).
+        self.operator_party = Party(id=0, name="operator", address=self.operator.address, api_key_hash="")
 
     def __repr__(self) -> str:  # never show settings (secrets) or keys
         return f"Gateway(chain={self.chain.chain_id}, voucher={self.deployment.voucher})"
@@ -199,9 +205,38 @@ class Gateway:
 
     # -- writes ----------------------------------------------------------------------------------
 
+    @contextmanager
+    def locked(self, *resources: tuple[str, int]):
+        """Hold the locks of `resources` (e.g. ("voucher", 7)) from the pre-check until mined.
+
+        Concurrent writes to one voucher then run one after another, so each one's gas estimate
+        sees the previous one mined: a split of value that is already gone is refused (4xx) before
+        anything is sent instead of reverting on-chain. Locks are taken in sorted order (no
+        deadlock between a merge of a into b and one of b into a). Per process: behind a load
+        balancer, route a voucher's writes to one process or accept the on-chain revert (409).
+        """
+        with self._accounts_lock:
+            locks = [self._resource_locks.setdefault(r, threading.Lock()) for r in sorted(set(resources))]
+        for lock in locks:
+            lock.acquire()
+        try:
+            yield
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
     def perform(self, action: Callable[[], Outcome]) -> tuple[int, dict[str, Any]]:
-        """Run a write and wait until the mirror has applied its block."""
+        """Run a write and wait until the mirror has applied its block.
+
+        How long each step took goes to `self.timing` (this thread's last write), which write()
+        returns as a Server-Timing header: `chain` (checks, signing, sending, mining) and
+        `mirror` (waiting for the mirror to apply the block).
+        """
+        started = time.perf_counter()
+        self._timing.value = {}
         outcome = action()
+        mined = time.perf_counter()
+        self._timing.value["chain"] = mined - started
         body = dict(outcome.body)
         if outcome.receipt is not None:
             body.update(tx_hash=outcome.receipt.tx_hash, mined_in=outcome.receipt.block_number)
@@ -211,7 +246,16 @@ class Gateway:
                 # Mined, so done: say so (202) rather than fail a write that happened.
                 body.update(block=None, detail="mined; the mirror has not applied it yet")
                 return 202, body
+            finally:
+                self._timing.value["mirror"] = time.perf_counter() - mined
         return outcome.status, body
+
+    def _server_timing(self) -> dict[str, str]:
+        timing = getattr(self._timing, "value", None) or {}
+        self._timing.value = {}
+        if not timing:
+            return {}
+        return {"Server-Timing": ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timing.items())}
 
     def write(self, party: Party, idempotency: Idempotency | None, action: Callable[[], Outcome]) -> JSONResponse:
         """Run a write once per Idempotency-Key: a retry gets the first result, nothing is sent twice.
@@ -220,7 +264,7 @@ class Gateway:
         """
         if idempotency is None:
             status, body = self.perform(action)
-            return JSONResponse(body, status_code=status)
+            return JSONResponse(body, status_code=status, headers=self._server_timing())
         replay = self._claim(party, idempotency)
         if replay is not None:
             status, body = replay
@@ -234,7 +278,7 @@ class Gateway:
                 log.exception("write failed")
                 status, body = 500, {"error": "InternalError", "detail": "the write failed; its outcome is unknown"}
         self._finish(party, idempotency, status, body)
-        return JSONResponse(body, status_code=status)
+        return JSONResponse(body, status_code=status, headers=self._server_timing())
 
     def _claim(self, party: Party, idem: Idempotency) -> tuple[int, dict] | None:
         """Insert the pending record (ours to run: None), or wait for the first request's result."""

@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from .routes import credit_lines, documents, offers, parties, receivables, transactions, vouchers
+from .routes import (credit_lines, data_assets, documents, offers, parties, platform, receivables, transactions,
+                     vouchers)
 
 api_router = APIRouter(prefix="/v1")
-for module in (parties, credit_lines, documents, receivables, vouchers, offers, transactions):
+for module in (parties, platform, credit_lines, documents, receivables, vouchers, offers, data_assets, transactions):
     api_router.include_router(module.router)

@@ -109,6 +109,34 @@ class GW:
             assert a.status_code == 200, a.json()
         return issued
 
+    def overdue(self, *, mark: bool = True) -> dict:
+        """An accepted receivable past maturity and grace (marked Overdue unless `mark` is False)."""
+        issued = self.issue(maturity_days=1)
+        self.advance(DAY + GRACE + 60)
+        if mark:
+            r = self.post(self.tier1, f"/v1/receivables/{issued['receivable_id']}/mark-overdue")
+            assert r.status_code == 200, r.json()
+        return issued
+
+    def data_asset(self, *, owner: Party | None = None, appraise: bool = True, list_: bool = True,
+                   pledge_to: int | None = None, value: int = 1_000_000) -> int:
+        """Register (core by default), appraise, list and optionally pledge a data asset; its id."""
+        owner = owner or self.core
+        r = self.post(owner, "/v1/data-assets", {"content_hash": self.doc(), "uri": "ipfs://asset"})
+        assert r.status_code == 201, r.json()
+        asset_id = r.json()["asset_id"]
+        if appraise:
+            r = self.post(self.appraiser, f"/v1/data-assets/{asset_id}/appraisals", {
+                "report_hash": self.doc(), "value": str(value), "valid_until": self.now() + 365 * DAY})
+            assert r.status_code == 201, r.json()
+        if list_:
+            r = self.post(self.exchange, f"/v1/data-assets/{asset_id}/listing", {"listing_id": self.doc()})
+            assert r.status_code == 200, r.json()
+        if pledge_to is not None:
+            r = self.post(owner, f"/v1/data-assets/{asset_id}/pledge", {"line_id": pledge_to})
+            assert r.status_code == 201, r.json()
+        return asset_id
+
     def register(self, name: str, roles: list[str], address: str | None = None) -> Party:
         body = {"name": name, "roles": roles, **({"address": address} if address else {})}
         r = self.client.post("/v1/parties", json=body, headers={"Authorization": f"Bearer {OPERATOR_TOKEN}"})
@@ -127,6 +155,8 @@ ROLES = {
     "bank": ["FINANCIER_ROLE"],
     "bank2": ["FINANCIER_ROLE"],
     "auditor": ["AUDITOR_ROLE"],
+    "appraiser": ["APPRAISER_ROLE"],
+    "exchange": ["EXCHANGE_ROLE"],
 }
 
 

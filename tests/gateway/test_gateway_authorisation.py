@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway_world import DAY, ROLES
+from gateway_world import DAY, GRACE, OPERATOR_TOKEN, ROLES
 
 
 def _pending(gw):
@@ -39,6 +39,35 @@ def _offer(gw, financier=None):
     return gw.post(gw.tier1, "/v1/offers", body).json()["offer_id"]
 
 
+def _sold_with_recourse(gw, *, exercise: bool):
+    """An offer bought with recourse by bank, its receivable Overdue (recourse exercised if asked)."""
+    issued = gw.issue(maturity_days=1)
+    oid = gw.post(gw.tier1, "/v1/offers", {"token_id": issued["token_id"], "value": "1000", "rate_bps": 500,
+                                           "deadline": gw.now() + DAY // 2, "financier": gw.bank.address,
+                                           "recourse": True}).json()["offer_id"]
+    assert gw.post(gw.bank, f"/v1/offers/{oid}/accept").status_code == 200
+    gw.advance(DAY + GRACE + 60)
+    assert gw.post(gw.tier2, f"/v1/receivables/{issued['receivable_id']}/mark-overdue").status_code == 200
+    if exercise:
+        assert gw.post(gw.bank, f"/v1/offers/{oid}/exercise-recourse").status_code == 200
+    return oid
+
+
+def _line_of_bank(gw):
+    r = gw.post(gw.bank, "/v1/credit-lines", {"obligor": gw.core2.address, "currency": gw.cash, "limit": "100",
+                                               "expiry": gw.now() + 30 * DAY})
+    return r.json()["line_id"]
+
+
+def _defaulted_with_pledge(gw):
+    issued = gw.overdue()
+    assert gw.post(gw.bank, f"/v1/receivables/{issued['receivable_id']}/declare-default").status_code == 200
+    return gw.data_asset(pledge_to=gw.line_id), issued["receivable_id"]
+
+
+WRITERS = set(ROLES) - {"auditor"}
+
+
 def _cases():
     """endpoint -> (setup returning (path, body), the parties who may do it)."""
     return {
@@ -67,6 +96,34 @@ def _cases():
                                              "deadline": gw.now() + DAY}), {"tier1"}),
         "cancel offer": (lambda gw: (f"/v1/offers/{_offer(gw)}/cancel", {}), {"tier1"}),
         "accept offer": (lambda gw: (f"/v1/offers/{_offer(gw, gw.bank)}/accept", {}), {"bank"}),
+        "mark overdue": (lambda gw: (f"/v1/receivables/{gw.overdue(mark=False)['receivable_id']}/mark-overdue", {}),
+                         WRITERS),
+        "declare default": (lambda gw: (f"/v1/receivables/{gw.overdue()['receivable_id']}/declare-default", {}),
+                            {"bank"}),
+        "exercise recourse": (lambda gw: (f"/v1/offers/{_sold_with_recourse(gw, exercise=False)}/exercise-recourse",
+                                          {}), {"bank"}),
+        "pay recourse": (lambda gw: (f"/v1/offers/{_sold_with_recourse(gw, exercise=True)}/pay-recourse", {}),
+                         {"tier1"}),
+        "approve value": (lambda gw: (f"/v1/vouchers/{_active(gw)['token_id']}/approve-value",
+                                      {"operator": gw.bank.address, "value": "10"}), {"tier1"}),
+        "approve": (lambda gw: (f"/v1/vouchers/{_active(gw)['token_id']}/approve", {"operator": gw.bank.address}),
+                    {"tier1"}),
+        "approval for all": (lambda gw: ("/v1/parties/me/operators", {"operator": gw.bank2.address,
+                                                                      "approved": False}), WRITERS),
+        "credit terms": (lambda gw: (f"/v1/credit-lines/{_line_of_bank(gw)}/terms",
+                                     {"limit": "200", "expiry": gw.now() + 60 * DAY}), {"bank"}),
+        "advance rate": (lambda gw: (f"/v1/credit-lines/{_line_of_bank(gw)}/advance-rate", {"rate_bps": 4000}),
+                         {"bank"}),
+        "sync collateral": (lambda gw: (f"/v1/credit-lines/{gw.line_id}/sync-collateral", {}), WRITERS),
+        "register data asset": (lambda gw: ("/v1/data-assets", {"content_hash": gw.doc()}), WRITERS),
+        "appraise": (lambda gw: (f"/v1/data-assets/{gw.data_asset(appraise=False, list_=False)}/appraisals", {
+            "report_hash": gw.doc(), "value": "1000", "valid_until": gw.now() + 30 * DAY}), {"appraiser"}),
+        "list data asset": (lambda gw: (f"/v1/data-assets/{gw.data_asset(list_=False)}/listing",
+                                        {"listing_id": gw.doc()}), {"exchange"}),
+        "pledge": (lambda gw: (f"/v1/data-assets/{gw.data_asset()}/pledge", {"line_id": gw.line_id}), {"core"}),
+        "release": (lambda gw: (f"/v1/data-assets/{gw.data_asset(pledge_to=gw.line_id)}/release", {}), {"bank"}),
+        "foreclose": (lambda gw: (lambda a, r: (f"/v1/data-assets/{a}/foreclose", {"receivable_id": r}))(
+            *_defaulted_with_pledge(gw)), {"bank"}),
     }
 
 
@@ -93,3 +150,26 @@ def test_reads_need_an_api_key_but_no_role(gw):
     assert gw.get(None, f"/v1/vouchers/{issued['token_id']}").status_code == 401
     for name in ROLES:
         assert gw.get(gw.parties[name], f"/v1/vouchers/{issued['token_id']}").status_code == 200
+
+
+OPERATOR_ENDPOINTS = {
+    "grant role": lambda gw: ("post", f"/v1/parties/{gw.tier2.address}/roles", {"role": "FINANCIER_ROLE"}),
+    "revoke role": lambda gw: ("delete", f"/v1/parties/{gw.tier2.address}/roles/FINANCIER_ROLE", None),
+    "expel": lambda gw: ("post", f"/v1/parties/{gw.tier2.address}/expel", {}),
+    "admit": lambda gw: ("post", f"/v1/parties/{gw.tier2.address}/admit", [{"role": "SUPPLIER_ROLE"}]),
+    "pause": lambda gw: ("post", "/v1/platform/pause", {}),
+    "unpause": lambda gw: ("post", "/v1/platform/unpause", {}),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(OPERATOR_ENDPOINTS))
+def test_membership_administration_needs_the_operator_credential(gw, endpoint):
+    method, path, body = OPERATOR_ENDPOINTS[endpoint](gw)
+    head = gw.head()
+    for name in ROLES:
+        kwargs = {"headers": gw.parties[name].auth}
+        if body is not None:
+            kwargs["json"] = body
+        r = getattr(gw.client, method)(path, **kwargs) if method == "delete" else gw.client.post(path, **kwargs)
+        assert r.status_code == 401 and r.json()["error"] == "Unauthenticated", (endpoint, name, r.json())
+    assert gw.head() == head

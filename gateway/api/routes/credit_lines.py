@@ -8,7 +8,8 @@ from ledger import Role
 from ledger.exceptions import CreditLineNonexistent
 from ledger.mirror import CreditLine
 
-from ...schemas import CreditLineCreate, Id, credit_line_json
+from ...errors import NotOwner
+from ...schemas import AdvanceRate, CreditLineCreate, CreditTerms, Id, credit_line_json
 from ...service import Outcome, block_json
 from ..deps import GatewayDep, IdempotencyDep, PartyDep, WriterDep
 
@@ -28,10 +29,63 @@ def grant(body: CreditLineCreate, caller: WriterDep, gateway: GatewayDep, idem: 
     return gateway.write(caller.party, idem, act)
 
 
+def _financed_by(gateway, caller, line_id: int) -> CreditLine:
+    line = gateway.fetch(CreditLine, line_id)
+    if line is None:
+        raise CreditLineNonexistent(line_id)
+    if line.financier != caller.address:
+        raise NotOwner("only the financier of the credit line can do this", account=caller.address, line_id=line_id)
+    return line
+
+
+@router.post("/{line_id}/terms", response_model=None)
+def set_terms(line_id: Id, body: CreditTerms, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Change the line's base limit and expiry (its financier). Existing vouchers stay valid."""
+
+    def act() -> Outcome:
+        _financed_by(gateway, caller, line_id)
+        receipt = gateway.ledger.set_credit_terms(caller.account, line_id, body.limit, body.expiry)
+        return Outcome({"line_id": line_id, "limit": str(body.limit), "expiry": body.expiry}, receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{line_id}/advance-rate", response_model=None)
+def set_advance_rate(line_id: Id, body: AdvanceRate, caller: WriterDep, gateway: GatewayDep,
+                     idem: IdempotencyDep):
+    """Set the share of the pledged data assets' counted value the line lends (its financier)."""
+
+    def act() -> Outcome:
+        _financed_by(gateway, caller, line_id)
+        receipt = gateway.ledger.set_advance_rate(caller.account, line_id, body.rate_bps)
+        return Outcome({"line_id": line_id, "rate_bps": body.rate_bps}, receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{line_id}/sync-collateral", response_model=None)
+def sync_collateral(line_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Recount the line's pledged data assets after a counted appraisal expired (any member)."""
+
+    def act() -> Outcome:
+        if gateway.fetch(CreditLine, line_id) is None:
+            raise CreditLineNonexistent(line_id)
+        return Outcome({"line_id": line_id}, gateway.ledger.sync_collateral(caller.account, line_id))
+
+    return gateway.write(caller.party, idem, act)
+
+
 @router.get("/{line_id}")
 def get(line_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
     with gateway.snapshot() as snap:
         line = snap.session.get(CreditLine, line_id)
         if line is None:
             raise CreditLineNonexistent(line_id)
-        return {**credit_line_json(line), "block": block_json(snap.block)}
+        body = {**credit_line_json(line), "block": block_json(snap.block)}
+    # Collateral is read from CreditLines' views at the mirror's block (the mirror's collateral
+    # columns are being added): the same block as the rest of the answer.
+    if gateway.ledger.data_assets is not None and snap.block is not None:
+        c = gateway.ledger.collateral(line_id, block=snap.block.number)
+        body["collateral"] = {"value": str(c.value), "valid_until": c.valid_until or None,
+                              "advance_rate_bps": c.advance_rate_bps, "source": "chain"}
+    return body

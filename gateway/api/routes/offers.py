@@ -31,9 +31,10 @@ def create(body: OfferCreate, caller: WriterDep, gateway: GatewayDep, idem: Idem
     the offer is accepted or cancelled."""
 
     def act() -> Outcome:
-        held_voucher(gateway, caller, body.token_id)
-        made = gateway.ledger.offer(caller.account, body.token_id, body.value, rate_bps=body.rate_bps,
-                                    deadline=body.deadline, financier=body.financier, recourse=body.recourse)
+        with gateway.locked(("voucher", body.token_id)):
+            held_voucher(gateway, caller, body.token_id)
+            made = gateway.ledger.offer(caller.account, body.token_id, body.value, rate_bps=body.rate_bps,
+                                        deadline=body.deadline, financier=body.financier, recourse=body.recourse)
         return Outcome({"offer_id": made.offer_id, "token_id": made.token_id}, made.receipt, 201)
 
     return gateway.write(caller.party, idem, act)

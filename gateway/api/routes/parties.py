@@ -10,9 +10,10 @@ from ledger.mirror import CreditLine, Offer, Receivable, Voucher
 from ledger.types import OfferState
 
 from ...errors import InvalidInput
-from ...schemas import Address, PartyCreate, amount, credit_line_json, offer_json, receivable_json, voucher_json
-from ...service import GRANTABLE, block_json
-from ..deps import GatewayDep, OperatorDep, PartyDep
+from ...schemas import (Address, OperatorApproval, PartyCreate, RoleChange, amount, credit_line_json, offer_json,
+                        receivable_json, voucher_json)
+from ...service import GRANTABLE, Outcome, block_json
+from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep, WriterDep
 
 router = APIRouter(prefix="/parties", tags=["parties"])
 
@@ -70,3 +71,69 @@ def positions(address: Address, caller: PartyDep, gateway: GatewayDep) -> dict:
             "credit_lines": [credit_line_json(c) for c in lines],
             "block": block_json(snap.block),
         }
+
+
+# -- membership administration (the operator's bootstrap credential; signed with the operator's key) --
+
+
+def _grantable(role: Role) -> Role:
+    if role not in GRANTABLE:
+        raise InvalidInput("this role cannot be granted or revoked through the gateway", role=role.value)
+    return role
+
+
+@router.post("/{address}/roles", response_model=None)
+def grant_role(address: Address, body: RoleChange, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Grant a member a party role (operator)."""
+    role = _grantable(body.role)
+
+    def act() -> Outcome:
+        receipt = gateway.ledger.grant_role(gateway.operator, role, address)
+        return Outcome({"address": address, "role": role.value, "granted": True}, receipt)
+
+    return gateway.write(gateway.operator_party, idem, act)
+
+
+@router.delete("/{address}/roles/{role}", response_model=None)
+def revoke_role(address: Address, role: Role, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Revoke a party role (operator); the account stays a member."""
+    role = _grantable(role)
+
+    def act() -> Outcome:
+        receipt = gateway.ledger.revoke_role(gateway.operator, role, address)
+        return Outcome({"address": address, "role": role.value, "granted": False}, receipt)
+
+    return gateway.write(gateway.operator_party, idem, act)
+
+
+@router.post("/{address}/expel", response_model=None)
+def expel(address: Address, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Expel a member (operator): its roles go and its vouchers are frozen until it is admitted again."""
+
+    def act() -> Outcome:
+        return Outcome({"address": address, "is_member": False}, gateway.ledger.expel(gateway.operator, address))
+
+    return gateway.write(gateway.operator_party, idem, act)
+
+
+@router.post("/{address}/admit", response_model=None)
+def admit(address: Address, body: list[RoleChange], gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Admit (or re-admit after expulsion) an account with party roles (operator)."""
+    roles = [_grantable(r.role) for r in body]
+
+    def act() -> Outcome:
+        receipt = gateway.ledger.admit(gateway.operator, address, roles)
+        return Outcome({"address": address, "is_member": True, "roles": [r.value for r in roles]}, receipt)
+
+    return gateway.write(gateway.operator_party, idem, act)
+
+
+@router.post("/me/operators", response_model=None)
+def set_approval_for_all(body: OperatorApproval, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Let `operator` move all of the caller's vouchers, or withdraw that (ERC-721 setApprovalForAll)."""
+
+    def act() -> Outcome:
+        receipt = gateway.ledger.set_approval_for_all(caller.account, body.operator, body.approved)
+        return Outcome({"owner": caller.address, "operator": body.operator, "approved": body.approved}, receipt)
+
+    return gateway.write(caller.party, idem, act)

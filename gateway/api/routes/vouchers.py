@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlmodel import func, select
+from sqlmodel import func, or_, select
 
 from ledger import VoucherStatus
 from ledger.exceptions import VoucherNonexistent
-from ledger.mirror import Voucher
+from ledger.mirror import EventLog, Receivable, Voucher
 
-from ...schemas import Address, Id, MergeRequest, SplitRequest, TransferRequest, ValueTransfer, voucher_json
+from ...errors import InvalidInput
+from ...schemas import (Address, Id, MergeRequest, SplitRequest, Timestamp, TokenApproval, TransferRequest,
+                        ValueApproval, ValueTransfer, voucher_json)
 from ...service import Outcome, block_json
 from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
 
@@ -29,10 +32,23 @@ def held_voucher(gateway, caller: Caller, token_id: int) -> Voucher:
     return v
 
 
+def _serial(gateway, *token_ids: int):
+    """Run the decorated write holding the vouchers' locks (see Gateway.locked)."""
+
+    def wrap(act):
+        def run() -> Outcome:
+            with gateway.locked(*(("voucher", t) for t in token_ids)):
+                return act()
+        return run
+
+    return wrap
+
+
 @router.post("/{token_id}/split", status_code=201, response_model=None)
 def split(token_id: Id, body: SplitRequest, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Move `value` out of the voucher into a new voucher for `to` (a member)."""
 
+    @_serial(gateway, token_id)
     def act() -> Outcome:
         held_voucher(gateway, caller, token_id)
         made = gateway.ledger.split(caller.account, token_id, body.to, body.value)
@@ -47,6 +63,7 @@ def transfer_value(token_id: Id, body: ValueTransfer, caller: WriterDep, gateway
                    idem: IdempotencyDep):
     """Move `value` into an existing voucher of the same receivable."""
 
+    @_serial(gateway, token_id, body.to_token_id)
     def act() -> Outcome:
         held_voucher(gateway, caller, token_id)
         receipt = gateway.ledger.transfer_value(caller.account, token_id, body.to_token_id, body.value)
@@ -60,6 +77,7 @@ def transfer_value(token_id: Id, body: ValueTransfer, caller: WriterDep, gateway
 def merge(token_id: Id, body: MergeRequest, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Join this voucher into `into_token_id` (same holder and receivable); this one is burned."""
 
+    @_serial(gateway, token_id, body.into_token_id)
     def act() -> Outcome:
         held_voucher(gateway, caller, token_id)
         receipt = gateway.ledger.merge(caller.account, token_id, body.into_token_id)
@@ -72,6 +90,7 @@ def merge(token_id: Id, body: MergeRequest, caller: WriterDep, gateway: GatewayD
 def transfer(token_id: Id, body: TransferRequest, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Transfer the whole voucher to `to` (a member)."""
 
+    @_serial(gateway, token_id)
     def act() -> Outcome:
         v = held_voucher(gateway, caller, token_id)
         receipt = gateway.ledger.transfer(caller.account, token_id, body.to, holder=v.holder)
@@ -84,6 +103,7 @@ def transfer(token_id: Id, body: TransferRequest, caller: WriterDep, gateway: Ga
 def claim(token_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Pay the holder its share of what the obligor has repaid so far."""
 
+    @_serial(gateway, token_id)
     def act() -> Outcome:
         held_voucher(gateway, caller, token_id)
         claimed = gateway.ledger.claim(caller.account, token_id)
@@ -93,15 +113,54 @@ def claim(token_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempotenc
     return gateway.write(caller.party, idem, act)
 
 
+@router.post("/{token_id}/approve-value", response_model=None)
+def approve_value(token_id: Id, body: ValueApproval, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Let `operator` move up to `value` out of the voucher (ERC-3525 value allowance; 0 withdraws it).
+    A whole transfer of the voucher ends every approval."""
+
+    @_serial(gateway, token_id)
+    def act() -> Outcome:
+        held_voucher(gateway, caller, token_id)
+        receipt = gateway.ledger.approve_value(caller.account, token_id, body.operator, body.value)
+        return Outcome({"token_id": token_id, "operator": body.operator, "value": str(body.value)}, receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{token_id}/approve", response_model=None)
+def approve(token_id: Id, body: TokenApproval, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Let `operator` move the whole voucher (ERC-721 approval; the zero address withdraws it)."""
+
+    @_serial(gateway, token_id)
+    def act() -> Outcome:
+        held_voucher(gateway, caller, token_id)
+        receipt = gateway.ledger.approve(caller.account, body.operator, token_id)
+        return Outcome({"token_id": token_id, "operator": body.operator}, receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
 @router.get("")
 def list_vouchers(
     caller: PartyDep, gateway: GatewayDep,
     holder: Address | None = None, receivable_id: Annotated[int | None, Query(gt=0)] = None,
     status: Annotated[str | None, Query(description="one of " + ", ".join(STATUSES))] = None,
+    matures_after: Annotated[Timestamp | None, Query(description="receivable maturity >= this (unix s)")] = None,
+    matures_before: Annotated[Timestamp | None, Query(description="receivable maturity < this (unix s)")] = None,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
-    """Vouchers, filtered and paginated (by token id); burned ones only when status=BURNED."""
+    """Vouchers, filtered and paginated (by token id); burned ones only when status=BURNED.
+    `matures_after` / `matures_before` filter by their receivable's maturity."""
     query = select(Voucher)
+    if matures_after is not None or matures_before is not None:
+        if matures_after is not None and matures_before is not None and matures_before <= matures_after:
+            raise InvalidInput("matures_before must be later than matures_after",
+                               matures_after=matures_after, matures_before=matures_before)
+        query = query.join(Receivable, Receivable.receivable_id == Voucher.receivable_id)
+        if matures_after is not None:
+            query = query.where(Receivable.maturity >= matures_after)
+        if matures_before is not None:
+            query = query.where(Receivable.maturity < matures_before)
     if holder:
         query = query.where(Voucher.holder == holder)
     if receivable_id is not None:
@@ -109,7 +168,6 @@ def list_vouchers(
     if status is not None:
         wanted = status.upper()
         if wanted not in STATUSES:
-            from ...errors import InvalidInput
             raise InvalidInput("unknown voucher status", status=status, statuses=STATUSES)
         if wanted == "BURNED":
             query = query.where(Voucher.burned == True)  # noqa: E712
@@ -140,4 +198,32 @@ def get(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
             lineage.append(voucher_json(p))
             parent = p.parent_id
         lineage.reverse()
-        return {**voucher_json(v), "lineage": lineage, "block": block_json(snap.block)}
+        history = _history(snap.session, v)
+        return {**voucher_json(v), "lineage": lineage, "history": history, "block": block_json(snap.block)}
+
+
+#: Event arguments that name a voucher, by event (ERC-721/3525 use _-prefixed names).
+TOKEN_ARGS = ("tokenId", "_tokenId", "fromTokenId", "toTokenId", "_fromTokenId", "_toTokenId")
+
+
+def _history(session, v: Voucher) -> list[dict]:
+    """Every event that names the voucher, in chain order, from the mirror's event_log.
+
+    event_log keeps arguments as JSON text (compact, ints as numbers), so a LIKE narrows the
+    rows from the voucher's minting block on and the JSON decides exactly.
+    """
+    tid = v.token_id
+    query = (select(EventLog)
+             .where(EventLog.block_number >= (v.minted_block or 0),
+                    or_(EventLog.args.like(f"%:{tid},%"), EventLog.args.like(f"%:{tid}}}")))
+             .order_by(EventLog.block_number, EventLog.log_index))
+    out = []
+    for e in session.exec(query).all():
+        args = json.loads(e.args)
+        if e.contract not in ("ReceivableVoucher", "Factoring") or not any(args.get(k) == tid for k in TOKEN_ARGS):
+            continue
+        out.append({"event": e.name, "contract": e.contract, "block_number": e.block_number,
+                    "log_index": e.log_index, "tx_hash": e.tx_hash,
+                    "args": {k: (str(a) if isinstance(a, int) and not isinstance(a, bool) else a)
+                             for k, a in args.items()}})
+    return out

@@ -1,0 +1,35 @@
+"""The platform switch: pause and unpause every voucher and receivable state change (operator)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlmodel import select
+
+from ledger.mirror import PauseState
+
+from ...service import Outcome, block_json
+from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep
+
+router = APIRouter(prefix="/platform", tags=["platform"])
+
+
+@router.post("/pause", response_model=None)
+def pause(gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Pause the voucher contract (operator): nothing moves until unpaused."""
+    return gateway.write(gateway.operator_party, idem,
+                         lambda: Outcome({"paused": True}, gateway.ledger.pause(gateway.operator)))
+
+
+@router.post("/unpause", response_model=None)
+def unpause(gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Unpause the voucher contract (operator)."""
+    return gateway.write(gateway.operator_party, idem,
+                         lambda: Outcome({"paused": False}, gateway.ledger.unpause(gateway.operator)))
+
+
+@router.get("")
+def state(caller: PartyDep, gateway: GatewayDep) -> dict:
+    """Whether the voucher contract is paused, as the mirror reflects it."""
+    with gateway.snapshot() as snap:
+        row = snap.session.exec(select(PauseState).where(PauseState.contract == gateway.deployment.voucher)).first()
+        return {"paused": bool(row and row.paused), "block": block_json(snap.block)}

@@ -1,0 +1,139 @@
+"""Data assets through the API: register, appraise (with the report stored encrypted), list, pledge,
+release, foreclose; reads from the registry's views."""
+
+from __future__ import annotations
+
+import hashlib
+
+from gateway_world import DAY
+
+
+def test_register_appraise_list_pledge_release(gw):
+    content = gw.doc()
+    r = gw.post(gw.core, "/v1/data-assets", {"content_hash": content, "metadata_hash": gw.doc(), "uri": "ipfs://x"})
+    assert r.status_code == 201, r.json()
+    asset_id = r.json()["asset_id"]
+    assert r.json()["block"]["number"] >= r.json()["mined_in"]
+    head = gw.head()
+    again = gw.post(gw.core2, "/v1/data-assets", {"content_hash": content})
+    assert again.status_code == 409 and again.json()["error"] == "DataAssetDuplicateContent"
+    assert again.json()["asset_id"] == str(asset_id) and gw.head() == head
+
+    report = b"Appraisal report: dataset valued at 2,000,000.00 " + gw.doc().encode()
+    up = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports",
+                        files={"file": ("report.pdf", report, "application/pdf")}, headers=gw.appraiser.auth)
+    assert up.status_code == 201, up.json()
+    report_hash = up.json()["report_hash"]
+    assert report_hash == "0x" + hashlib.sha256(report).hexdigest()
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals",
+                {"report_hash": report_hash, "value": "2000000", "valid_until": gw.now() + 200 * DAY})
+    assert r.status_code == 201, r.json()
+    r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": gw.line_id})
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetNotListed"
+    r = gw.post(gw.exchange, f"/v1/data-assets/{asset_id}/listing", {"listing_id": gw.doc()})
+    assert r.status_code == 200, r.json()
+
+    line = gw.post(gw.bank, "/v1/credit-lines", {"obligor": gw.core.address, "currency": gw.cash, "limit": "1000",
+                                                 "expiry": gw.now() + 300 * DAY}).json()["line_id"]
+    assert gw.post(gw.bank, f"/v1/credit-lines/{line}/advance-rate", {"rate_bps": 5000}).status_code == 200
+    r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": line})
+    assert r.status_code == 201, r.json()
+    pledge_id = r.json()["pledge_id"]
+    read = gw.get(gw.auditor, f"/v1/data-assets/{asset_id}").json()
+    assert read["source"] == "chain" and read["block"]["number"] >= r.json()["mined_in"]
+    assert read["owner"] == gw.core.address and read["listed"] and read["counted_value"] == "2000000"
+    assert read["appraisals"][0]["report_hash"] == report_hash and read["appraisals"][0]["appraiser"] == gw.appraiser.address
+    assert read["pledge"] == {**read["pledge"], "pledge_id": pledge_id, "line_id": line, "state": "ACTIVE",
+                              "financier": gw.bank.address}
+    credit = gw.get(gw.core, f"/v1/credit-lines/{line}").json()
+    assert credit["collateral"]["value"] == "2000000" and credit["collateral"]["advance_rate_bps"] == 5000
+    assert gw.ledger.effective_limit(line) == 1000 + 1_000_000
+
+    r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": line})
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetAlreadyPledged"
+    r = gw.post(gw.bank2, f"/v1/data-assets/{asset_id}/release")
+    assert r.status_code == 403 and r.json()["error"] == "NotOwner" and r.json()["pledgee"] == gw.bank.address
+    assert gw.post(gw.bank, f"/v1/data-assets/{asset_id}/release").status_code == 200
+    assert gw.get(gw.core, f"/v1/data-assets/{asset_id}").json()["pledge"] is None
+    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/release")
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetNotPledged"
+
+
+def test_appraisal_reports_are_read_only_by_owner_pledgee_and_auditors(gw):
+    asset_id = gw.data_asset()
+    report = b"report " + gw.doc().encode()
+    r = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports", files={"file": ("r.txt", report)},
+                       headers=gw.core.auth)
+    assert r.status_code == 403 and r.json()["error"] == "RoleRequired"
+    digest = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports", files={"file": ("r.txt", report)},
+                            headers=gw.appraiser.auth).json()["report_hash"]
+    path = f"/v1/data-assets/{asset_id}/appraisal-reports/{digest}"
+    for reader in (gw.core, gw.auditor):
+        got = gw.client.get(path, headers=reader.auth)
+        assert got.status_code == 200 and got.content == report
+        assert got.headers["X-Report-Hash"] == digest and got.headers["X-Attested"] == "false"
+    for other in (gw.bank, gw.tier1, gw.appraiser, gw.exchange):
+        r = gw.client.get(path, headers=other.auth)
+        assert r.status_code == 403 and r.json()["error"] == "NotOwner", other.name
+    assert gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": gw.line_id}).status_code == 201
+    assert gw.client.get(path, headers=gw.bank.auth).content == report
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals",
+                {"report_hash": digest, "value": "500", "valid_until": gw.now() + 100 * DAY})
+    assert r.status_code == 201, r.json()
+    assert gw.client.get(path, headers=gw.auditor.auth).headers["X-Attested"] == "true"
+    # Bound to its asset: the same fingerprint under another asset is not there.
+    other = gw.data_asset(appraise=False, list_=False)
+    assert gw.client.get(f"/v1/data-assets/{other}/appraisal-reports/{digest}",
+                         headers=gw.auditor.auth).status_code == 404
+    assert gw.post(gw.bank, f"/v1/data-assets/{asset_id}/release").status_code == 200
+    assert gw.client.get(path, headers=gw.bank.auth).status_code == 403
+
+
+def test_a_tampered_report_is_refused_on_download(gw):
+    from sqlmodel import select
+
+    from gateway.models import AppraisalReport
+    asset_id = gw.data_asset()
+    digest = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports", files={"file": ("r", b"original")},
+                            headers=gw.appraiser.auth).json()["report_hash"]
+    with gw.gateway.session() as s:
+        row = s.exec(select(AppraisalReport).where(AppraisalReport.report_hash == digest)).one()
+        # Sealed under the same key but with other content: decrypts, fingerprint differs.
+        row.sealed = gw.gateway.reports.seal(b"forged", f"{asset_id}:{digest}".encode())
+        s.add(row)
+        s.commit()
+    r = gw.client.get(f"/v1/data-assets/{asset_id}/appraisal-reports/{digest}", headers=gw.auditor.auth)
+    assert r.status_code == 502 and r.json()["error"] == "ReportCorrupted"
+
+
+def test_data_asset_refusals(gw):
+    assert gw.get(gw.auditor, "/v1/data-assets/987654").status_code == 404
+    r = gw.post(gw.appraiser, "/v1/data-assets/987654/appraisals",
+                {"report_hash": gw.doc(), "value": "1", "valid_until": gw.now() + DAY})
+    assert r.status_code == 404 and r.json()["error"] == "DataAssetNonexistent"
+    mine = gw.post(gw.appraiser, "/v1/data-assets", {"content_hash": gw.doc()}).json()["asset_id"]
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{mine}/appraisals",
+                {"report_hash": gw.doc(), "value": "1", "valid_until": gw.now() + DAY})
+    assert r.status_code == 403 and r.json()["error"] == "DataAssetSelfAppraisal"
+    theirs = gw.data_asset(appraise=False, list_=False)
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{theirs}/appraisals",
+                {"report_hash": gw.doc(), "value": "1", "valid_until": 5})
+    assert r.status_code == 422 and r.json()["error"] == "DataAssetInvalidAppraisal"
+    asset_id = gw.data_asset(list_=False)
+    r = gw.post(gw.exchange, f"/v1/data-assets/{asset_id}/listing", {"listing_id": "0x" + "00" * 32})
+    assert r.status_code == 422
+    r = gw.post(gw.core, "/v1/data-assets", {"content_hash": "0x1234"})
+    assert r.status_code == 422 and r.json()["error"] == "RequestValidationError"
+
+
+def test_foreclose_on_default_gives_the_asset_to_the_pledgee(gw):
+    asset_id = gw.data_asset(pledge_to=gw.line_id)
+    issued = gw.overdue()
+    rid = issued["receivable_id"]
+    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"receivable_id": rid})
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetReceivableNotDefaulted"
+    assert gw.post(gw.bank, f"/v1/receivables/{rid}/declare-default").status_code == 200
+    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"receivable_id": rid})
+    assert r.status_code == 200, r.json()
+    read = gw.get(gw.bank, f"/v1/data-assets/{asset_id}").json()
+    assert read["owner"] == gw.bank.address and read["pledge"] is None
