@@ -65,6 +65,17 @@ setup_brownie() {
     stamp brownie "$d"
 }
 
+# brownie launches the `anvil` it finds on PATH (brownie-config.yaml: `--network anvil`): link
+# the native binary into .venv-brownie/bin, on PATH once the venv is activated. Not
+# node_modules/.bin/anvil: that is a Node launcher, and its child outlives brownie's kill.
+setup_brownie_anvil() {
+    local native
+    native="$(ls -d "$(pwd)"/node_modules/@foundry-rs/anvil-*/bin/anvil 2>/dev/null | head -n 1)"
+    [[ -n "$native" ]] || die "no native anvil under node_modules/@foundry-rs/"
+    if [[ "$(readlink .venv-brownie/bin/anvil 2>/dev/null)" == "$native" ]]; then return; fi
+    ln -sfn "$native" .venv-brownie/bin/anvil
+}
+
 # py-solc-x and brownie look for compilers in $SOLCX_BINARY_PATH (default ~/.solcx) as
 # solc-v<version>; the wrapper registered there is found by both, and nothing is downloaded.
 setup_solc() {
@@ -79,5 +90,6 @@ setup() {
     setup_npm
     setup_venv
     setup_brownie
+    setup_brownie_anvil
     setup_solc
 }
