@@ -105,5 +105,94 @@ def gateway(
     uvicorn.run("gateway.main:app", host=host, port=port)
 
 
+def _deployment_file(path: str):
+    import json
+    from pathlib import Path
+
+    from .deploy import Deployment
+
+    file = Path(path)
+    if not file.is_file():
+        raise typer.BadParameter(f"no deployment file at {file}", param_hint="--deployment")
+    return Deployment(**json.loads(file.read_text()))
+
+
+@app.command()
+def audit(
+    rpc_url: str = typer.Option(..., envvar="LEDGER_RPC_URL", help="JSON-RPC endpoint of the chain (the only truth)"),
+    deployment: str = typer.Option(..., help="deployment JSON (deployments/<chain id>.json)"),
+    out: str = typer.Option(..., help="directory for audit.json and audit.html"),
+    block: int = typer.Option(None, help="block to audit (default: the mirror's block if --mirror-db, else the head)"),
+    mirror_db: str = typer.Option(None, help="the SQL mirror to compare (SQLAlchemy URL or SQLite file)"),
+    gateway_db: str = typer.Option(None, help="the gateway's database: check its documents (needs "
+                                              "$GATEWAY_MASTER_SECRET)"),
+) -> None:
+    """Rebuild everything from the chain's events, check it, compare views, mirror and documents; exit 1 if wrong."""
+    from pathlib import Path
+
+    from .audit import audit as run_audit
+    from .audit import write_report
+
+    secret = os.environ.get("GATEWAY_MASTER_SECRET")
+    if gateway_db and not secret:
+        raise typer.BadParameter("set $GATEWAY_MASTER_SECRET to check the gateway's documents",
+                                 param_hint="--gateway-db")
+    result = run_audit(rpc_url, _deployment_file(deployment), block, mirror_db=mirror_db, gateway_db=gateway_db,
+                       master_secret=secret)
+    json_path, html_path = write_report(result, Path(out))
+    verdict = "[green]PASS[/green]" if result.ok else "[red]FAIL[/red]"
+    console.print(f"{verdict}: chain {result.chain_id} block {result.block}: {result.counts['vouchers']} vouchers, "
+                  f"{result.counts['receivables']} receivables, {result.counts['events']} events; "
+                  f"{len(result.discrepancies)} discrepancies ({result.timings['total']:.1f}s)")
+    for name, check in result.checks.items():
+        console.print(f"  {check['status']:<7} {name} ({check['discrepancies']})")
+    for d in result.discrepancies[:20]:
+        console.print(f"  - [{d.check}] {d.message} @ {d.location}", markup=False)
+    if len(result.discrepancies) > 20:
+        console.print(f"  ... and {len(result.discrepancies) - 20} more in the report")
+    console.print(f"report: {json_path} {html_path}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def proof(
+    token_id: int = typer.Argument(None, help="the voucher whose lineage to export"),
+    rpc_url: str = typer.Option(..., envvar="LEDGER_RPC_URL", help="JSON-RPC endpoint of the chain"),
+    deployment: str = typer.Option(None, help="deployment JSON (needed to export)"),
+    block: int = typer.Option(None, help="as of this block (default: the head)"),
+    out: str = typer.Option(None, help="write the proof here (default: stdout)"),
+    verify: str = typer.Option(None, help="instead: verify this proof file against RPC_URL; exit 1 if it fails"),
+) -> None:
+    """Export a voucher's lineage proof (every step with block, block hash, tx hash, log index), or --verify one."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from .audit import Auditor, verify_proof
+
+    if verify:
+        result = verify_proof(json.loads(Path(verify).read_text()), rpc_url)
+        console.print(f"{'[green]valid[/green]' if result.ok else '[red]INVALID[/red]'}: "
+                      f"{result.checked_logs} logs checked against {rpc_url}")
+        for problem in result.problems:
+            console.print(f"  - {problem}", markup=False)
+        raise typer.Exit(0 if result.ok else 1)
+    if token_id is None or deployment is None:
+        raise typer.BadParameter("give TOKEN_ID and --deployment (or --verify FILE)")
+    with Auditor(rpc_url, _deployment_file(deployment)) as auditor:
+        try:
+            exported = auditor.proof(token_id, block)
+        except KeyError:
+            console.print(f"[red]no event minted voucher {token_id}[/red]")
+            raise typer.Exit(1) from None
+    text = json.dumps(exported, indent=2) + "\n"
+    if out:
+        Path(out).write_text(text)
+        console.print(f"proof of voucher {token_id}: {len(exported['steps'])} steps, lineage {exported['lineage']} "
+                      f"-> {out}")
+    else:
+        sys.stdout.write(text)
+
+
 if __name__ == "__main__":
     app()

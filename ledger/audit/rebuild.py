@@ -1,0 +1,542 @@
+"""Rebuild every receivable, voucher tree, credit line, offer and data asset from events alone,
+checking the invariants step by step as the events are replayed.
+
+Rows are dicts keyed by the SQL mirror's column names (so the mirror comparison is a column by
+column diff), built only from the logs the node returned. The parent of a voucher is the
+`_fromTokenId` of the first TransferValue into it (0 for an issued root), as the interface says.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from ..types import Event, OfferState, PledgeState, ReceivableState, RecourseState, VoucherStatus
+from .model import Discrepancy
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_HASH = "0x" + "00" * 32
+#: Receivable states in which the receivable backs its documents and its vouchers hold value.
+DEAD = (ReceivableState.REJECTED, ReceivableState.REVOKED)
+REPAYABLE = (ReceivableState.ACTIVE, ReceivableState.OVERDUE, ReceivableState.DEFAULTED)
+
+
+def _hex(value: bytes | str) -> str:
+    return value if isinstance(value, str) else "0x" + bytes(value).hex()
+
+
+def where(e: Event, **extra: Any) -> dict[str, Any]:
+    """The location of an event: block, transaction, log index, plus what `extra` names."""
+    return {**extra, "event": e.name, "block": e.block_number, "tx_hash": e.tx_hash, "log_index": e.log_index}
+
+
+class Rebuild:
+    """Replay `events` (our contracts', in chain order) into state, collecting discrepancies.
+
+    Attributes:
+        vouchers, receivables, credit_lines, offers, deals, data_assets, appraisals, pledges,
+        repayments, claims: rows by primary key, in the mirror's column names.
+        touches: token id -> indexes into `events` of every event that concerns the voucher.
+        timed: row kinds whose times are block timestamps, filled in by `set_times`.
+    """
+
+    def __init__(self, events: list[Event]):
+        self.events = events
+        self.found: list[Discrepancy] = []
+        self.vouchers: dict[int, dict[str, Any]] = {}
+        self.receivables: dict[int, dict[str, Any]] = {}
+        self.credit_lines: dict[int, dict[str, Any]] = {}
+        self.offers: dict[int, dict[str, Any]] = {}
+        self.deals: dict[int, dict[str, Any]] = {}
+        self.data_assets: dict[int, dict[str, Any]] = {}
+        self.appraisals: dict[tuple[int, int], dict[str, Any]] = {}
+        self.pledges: dict[int, dict[str, Any]] = {}
+        self.repayments: dict[tuple[int, int], dict[str, Any]] = {}
+        self.claims: dict[tuple[int, int], dict[str, Any]] = {}
+        self.touches: dict[int, list[int]] = defaultdict(list)
+        self.issued_at: dict[int, int] = {}  # receivable -> index of its ReceivableIssued
+        #: Per receivable: drawn from and restored to its line (CreditLineDrawn/Restored).
+        self.drawn: dict[int, int] = defaultdict(int)
+        self.restored: dict[int, int] = defaultdict(int)
+        #: Document fingerprint -> the live receivables it backs.
+        self.backing: dict[str, list[int]] = defaultdict(list)
+        self.counts: dict[str, int] = defaultdict(int)
+        self._tx: str | None = None
+        self._minted: dict[int, int] = defaultdict(int)
+        self._burned: dict[int, int] = defaultdict(int)
+        self._issued: set[int] = set()
+        self._cancelled: set[int] = set()
+        self._handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
+
+    # -- driver ----------------------------------------------------------------------------------
+
+    def run(self) -> Rebuild:
+        for index, e in enumerate(self.events):
+            if e.tx_hash != self._tx:
+                self._end_tx()
+                self._tx = e.tx_hash
+            self.counts[e.name] += 1
+            handler = self._handlers.get(e.name)
+            if handler is None:
+                continue
+            try:
+                handler(index, e)
+            except KeyError as missing:
+                self.flag("event_decoding", f"{e.name} refers to {missing} that no earlier event created", where(e))
+        self._end_tx()
+        self._final_checks()
+        return self
+
+    def flag(self, check: str, message: str, location: dict[str, Any], expected: Any = None, actual: Any = None):
+        self.found.append(Discrepancy(check, message, location, expected, actual))
+
+    def _end_tx(self) -> None:
+        """Per transaction: value is created only by an issue and destroyed only by a cancel."""
+        if self._tx is None:
+            return
+        for rid in set(self._minted) | set(self._burned) | self._issued | self._cancelled:
+            r = self.receivables.get(rid)
+            face = r["face_value"] if r else 0
+            expected = (face if rid in self._issued else 0) - (face if rid in self._cancelled else 0)
+            net = self._minted[rid] - self._burned[rid]
+            if net != expected:
+                self.flag("value_conservation",
+                          f"transaction changed the total value of receivable {rid} by {net}, expected {expected}",
+                          {"receivable_id": rid, "tx_hash": self._tx}, expected, net)
+        self._minted.clear()
+        self._burned.clear()
+        self._issued.clear()
+        self._cancelled.clear()
+
+    def _voucher(self, token_id: int, e: Event, index: int) -> dict[str, Any]:
+        v = self.vouchers[token_id]
+        self.touches[token_id].append(index)
+        return v
+
+    # -- vouchers --------------------------------------------------------------------------------
+
+    def on_Transfer(self, i: int, e: Event) -> None:
+        sender, to, token_id = e.args["from"], e.args["to"], e.args["tokenId"]
+        if sender == ZERO_ADDRESS:
+            if token_id in self.vouchers:
+                self.flag("event_decoding", f"voucher {token_id} minted twice", where(e, token_id=token_id))
+            self.vouchers[token_id] = {
+                "token_id": token_id, "holder": to, "receivable_id": 0, "value": 0, "parent_id": None,
+                "status": int(VoucherStatus.ACTIVE), "paid": 0, "burned": False, "minted_block": e.block_number,
+            }
+            self.touches[token_id].append(i)
+            return
+        v = self._voucher(token_id, e, i)
+        if v["burned"]:
+            self.flag("event_decoding", f"voucher {token_id} moved after it was burned", where(e, token_id=token_id))
+        if sender != v["holder"]:
+            self.flag("event_decoding", f"voucher {token_id} transferred from {sender}, but {v['holder']} held it",
+                      where(e, token_id=token_id, receivable_id=v["receivable_id"]), v["holder"], sender)
+        if to == ZERO_ADDRESS:
+            if v["value"] != 0:
+                self.flag("value_conservation", f"voucher {token_id} burned while holding {v['value']}",
+                          where(e, token_id=token_id, receivable_id=v["receivable_id"]), 0, v["value"])
+            v.update(burned=True, status=int(VoucherStatus.NONE))
+        else:
+            v["holder"] = to
+
+    def on_SlotChanged(self, i: int, e: Event) -> None:
+        v = self._voucher(e.args["_tokenId"], e, i)
+        if e.args["_oldSlot"] == 0:
+            v["receivable_id"] = e.args["_newSlot"]
+        elif e.args["_oldSlot"] != v["receivable_id"]:
+            self.flag("event_decoding", f"voucher {v['token_id']} left slot {e.args['_oldSlot']}, "
+                      f"but it was of receivable {v['receivable_id']}", where(e, token_id=v["token_id"]))
+
+    def on_TransferValue(self, i: int, e: Event) -> None:
+        source, target, value = e.args["_fromTokenId"], e.args["_toTokenId"], e.args["_value"]
+        src = self._voucher(source, e, i) if source else None
+        dst = self._voucher(target, e, i) if target else None
+        if src is not None:
+            rid = src["receivable_id"]
+            if src["burned"]:
+                self.flag("value_conservation", f"value moved out of burned voucher {source}",
+                          where(e, token_id=source, receivable_id=rid))
+            if src["value"] < value:
+                self.flag("value_conservation", f"voucher {source} gave {value} but held {src['value']}",
+                          where(e, token_id=source, receivable_id=rid), f">= {value}", src["value"])
+            src["value"] -= value
+            if dst is None:
+                self._burned[rid] += value
+        if dst is not None:
+            rid = dst["receivable_id"]
+            if dst["burned"]:
+                self.flag("value_conservation", f"value moved into burned voucher {target}",
+                          where(e, token_id=target, receivable_id=rid))
+            if src is not None and src["receivable_id"] != rid:
+                self.flag("value_conservation", f"value moved from voucher {source} of receivable "
+                          f"{src['receivable_id']} to voucher {target} of receivable {rid}",
+                          where(e, token_id=target, receivable_id=rid), src["receivable_id"], rid)
+            dst["value"] += value
+            if dst["parent_id"] is None:
+                dst["parent_id"] = source
+                dst["status"] = int(VoucherStatus.ACTIVE if source else VoucherStatus.PENDING)
+            if src is None:
+                self._minted[rid] += value
+
+    def on_VoucherPaidMoved(self, i: int, e: Event) -> None:
+        source, target, paid = e.args["fromTokenId"], e.args["toTokenId"], e.args["paid"]
+        src, dst = self._voucher(source, e, i), self._voucher(target, e, i)
+        if src["paid"] < paid:
+            self.flag("claims", f"voucher {source} moved {paid} of paid but had paid {src['paid']}",
+                      where(e, token_id=source, receivable_id=src["receivable_id"]), f">= {paid}", src["paid"])
+        src["paid"] -= paid
+        dst["paid"] += paid
+
+    def on_VoucherClaimed(self, i: int, e: Event) -> None:
+        a = e.args
+        v = self._voucher(a["tokenId"], e, i)
+        r = self.receivables[a["receivableId"]]
+        loc = where(e, token_id=a["tokenId"], receivable_id=a["receivableId"])
+        if v["receivable_id"] != a["receivableId"]:
+            self.flag("claims", "claim names another receivable than the voucher's", loc, v["receivable_id"],
+                      a["receivableId"])
+        if v["holder"] != a["holder"]:
+            self.flag("claims", "claim paid someone other than the holder", loc, v["holder"], a["holder"])
+        if v["paid"] + a["amount"] != a["paid"]:
+            self.flag("claims", "voucher's paid after the claim is not its paid before plus the amount", loc,
+                      v["paid"] + a["amount"], a["paid"])
+        entitled = v["value"] * r["repaid"] // r["face_value"] if r["face_value"] else 0
+        if a["paid"] > entitled:
+            self.flag("claims", f"voucher {a['tokenId']} was paid {a['paid']}, more than its pro-rata entitlement "
+                      f"{entitled} (value {v['value']} of {r['face_value']}, repaid {r['repaid']})", loc,
+                      f"<= {entitled}", a["paid"])
+        if a["closed"] != (a["paid"] == v["value"]):
+            self.flag("claims", "closed flag disagrees with paid == value", loc, a["paid"] == v["value"], a["closed"])
+        r["claimed"] += a["amount"]
+        if r["claimed"] > r["repaid"]:
+            self.flag("claims", f"receivable {a['receivableId']} paid out {r['claimed']} in claims but was repaid "
+                      f"only {r['repaid']}", loc, f"<= {r['repaid']}", r["claimed"])
+        v["paid"] = a["paid"]
+        if a["closed"]:
+            v["status"] = int(VoucherStatus.CLOSED)
+        self.claims[(e.block_number, e.log_index)] = {
+            "block_number": e.block_number, "log_index": e.log_index, "token_id": a["tokenId"],
+            "receivable_id": a["receivableId"], "holder": a["holder"], "amount": a["amount"], "paid": a["paid"],
+            "closed": a["closed"], "tx_hash": e.tx_hash,
+        }
+
+    def on_VoucherLocked(self, i: int, e: Event) -> None:
+        self._voucher(e.args["tokenId"], e, i)["status"] = int(VoucherStatus.LOCKED)
+
+    def on_VoucherUnlocked(self, i: int, e: Event) -> None:
+        self._voucher(e.args["tokenId"], e, i)["status"] = int(VoucherStatus.ACTIVE)
+
+    # -- receivables -----------------------------------------------------------------------------
+
+    def on_ReceivableIssued(self, i: int, e: Event) -> None:
+        a = e.args
+        rid, doc = a["receivableId"], _hex(a["documentHash"])
+        loc = where(e, receivable_id=rid, token_id=a["tokenId"])
+        if rid in self.receivables:
+            self.flag("event_decoding", f"receivable {rid} issued twice", loc)
+        self.receivables[rid] = {
+            "receivable_id": rid, "obligor": a["obligor"], "supplier": a["supplier"], "line_id": a["lineId"],
+            "currency": a["currency"], "face_value": a["faceValue"], "repaid": 0, "claimed": 0,
+            "maturity": a["maturity"], "document_hash": doc, "root_token_id": a["tokenId"],
+            "state": int(ReceivableState.PENDING), "issued_block": e.block_number, "tx_hash": e.tx_hash,
+            "issued_at": None,
+        }
+        self.issued_at[rid] = i
+        self._issued.add(rid)
+        root = self.vouchers.get(a["tokenId"])
+        if root is None or root["receivable_id"] != rid or root["value"] != a["faceValue"] \
+                or root["holder"] != a["supplier"] or root["parent_id"] != 0:
+            self.flag("value_conservation", f"receivable {rid} was issued without a root voucher {a['tokenId']} of "
+                      f"its face value held by its supplier", loc,
+                      {"value": a["faceValue"], "holder": a["supplier"], "receivable_id": rid},
+                      root and {k: root[k] for k in ("value", "holder", "receivable_id")})
+        else:
+            self.touches[a["tokenId"]].append(i)
+        live = [other for other in self.backing[doc] if other != rid]
+        if live:
+            self.flag("documents", f"document {doc} backs receivable {rid} while it still backs live receivable(s) "
+                      f"{live}", {**loc, "document_hash": doc}, [], live)
+        self.backing[doc].append(rid)
+
+    def _state(self, e: Event, state: ReceivableState) -> dict[str, Any]:
+        r = self.receivables[e.args["receivableId"]]
+        r["state"] = int(state)
+        return r
+
+    def on_ReceivableAccepted(self, i: int, e: Event) -> None:
+        r = self._state(e, ReceivableState.ACTIVE)
+        self._voucher(r["root_token_id"], e, i)["status"] = int(VoucherStatus.ACTIVE)
+
+    def _cancel(self, i: int, e: Event, state: ReceivableState) -> None:
+        r = self._state(e, state)
+        self._cancelled.add(r["receivable_id"])
+        self.touches[r["root_token_id"]].append(i)
+        backing = self.backing[r["document_hash"]]
+        if r["receivable_id"] in backing:
+            backing.remove(r["receivable_id"])
+
+    def on_ReceivableRejected(self, i: int, e: Event) -> None:
+        self._cancel(i, e, ReceivableState.REJECTED)
+
+    def on_ReceivableRevoked(self, i: int, e: Event) -> None:
+        self._cancel(i, e, ReceivableState.REVOKED)
+
+    def on_ReceivableRepaid(self, i: int, e: Event) -> None:
+        a = e.args
+        r = self.receivables[a["receivableId"]]
+        loc = where(e, receivable_id=a["receivableId"])
+        if r["state"] not in REPAYABLE:
+            self.flag("claims", f"repayment into receivable {a['receivableId']} in state "
+                      f"{ReceivableState(r['state']).name}", loc)
+        if r["repaid"] + a["amount"] != a["repaid"]:
+            self.flag("claims", "repaid total is not the previous total plus the amount", loc,
+                      r["repaid"] + a["amount"], a["repaid"])
+        if a["repaid"] > r["face_value"]:
+            self.flag("claims", f"receivable {a['receivableId']} repaid beyond its face value", loc,
+                      f"<= {r['face_value']}", a["repaid"])
+        r["repaid"] = a["repaid"]
+        self.repayments[(e.block_number, e.log_index)] = {
+            "block_number": e.block_number, "log_index": e.log_index, "receivable_id": a["receivableId"],
+            "payer": a["payer"], "amount": a["amount"], "repaid": a["repaid"], "tx_hash": e.tx_hash,
+        }
+
+    def on_ReceivableSettled(self, i: int, e: Event) -> None:
+        r = self._state(e, ReceivableState.SETTLED)
+        if r["repaid"] != r["face_value"]:
+            self.flag("claims", f"receivable {r['receivable_id']} settled with {r['repaid']} of {r['face_value']} "
+                      "repaid", where(e, receivable_id=r["receivable_id"]), r["face_value"], r["repaid"])
+
+    def on_ReceivableOverdue(self, i: int, e: Event) -> None:
+        self._state(e, ReceivableState.OVERDUE)
+
+    def on_ReceivableDefaulted(self, i: int, e: Event) -> None:
+        self._state(e, ReceivableState.DEFAULTED)
+
+    # -- credit lines ----------------------------------------------------------------------------
+
+    def on_CreditLineGranted(self, i: int, e: Event) -> None:
+        a = e.args
+        self.credit_lines[a["lineId"]] = {
+            "line_id": a["lineId"], "financier": a["financier"], "obligor": a["obligor"], "currency": a["currency"],
+            "limit": a["limit"], "used": 0, "expiry": a["expiry"], "grace_period": a["gracePeriod"],
+            "collateral_value": 0, "collateral_valid_until": 0, "advance_rate_bps": 0,
+        }
+
+    def on_CreditLineTermsChanged(self, i: int, e: Event) -> None:
+        self.credit_lines[e.args["lineId"]].update(limit=e.args["limit"], expiry=e.args["expiry"])
+
+    def _line_moved(self, e: Event, sign: int) -> None:
+        a = e.args
+        line = self.credit_lines[a["lineId"]]
+        expected = line["used"] + sign * a["amount"]
+        if expected != a["used"]:
+            self.flag("credit_lines", f"line {a['lineId']} reports use {a['used']} after moving {a['amount']} "
+                      f"from {line['used']}", where(e, line_id=a["lineId"], receivable_id=a["receivableId"]),
+                      expected, a["used"])
+        line["used"] = a["used"]
+        (self.drawn if sign > 0 else self.restored)[a["receivableId"]] += a["amount"]
+
+    def on_CreditLineDrawn(self, i: int, e: Event) -> None:
+        self._line_moved(e, 1)
+
+    def on_CreditLineRestored(self, i: int, e: Event) -> None:
+        self._line_moved(e, -1)
+
+    def on_CreditLineAdvanceRateSet(self, i: int, e: Event) -> None:
+        self.credit_lines[e.args["lineId"]]["advance_rate_bps"] = e.args["advanceRateBps"]
+
+    def on_CreditLineCollateralChanged(self, i: int, e: Event) -> None:
+        self.credit_lines[e.args["lineId"]].update(collateral_value=e.args["value"],
+                                                   collateral_valid_until=e.args["validUntil"])
+
+    # -- factoring -------------------------------------------------------------------------------
+
+    def on_OfferCreated(self, i: int, e: Event) -> None:
+        a = e.args
+        v = self._voucher(a["tokenId"], e, i)
+        loc = where(e, offer_id=a["offerId"], token_id=a["tokenId"], receivable_id=v["receivable_id"])
+        if v["status"] != VoucherStatus.LOCKED or v["holder"] != a["seller"] or v["value"] != a["value"]:
+            self.flag("value_conservation", f"offer {a['offerId']} is not backed by a locked voucher of its value "
+                      "held by its seller", loc, {"status": int(VoucherStatus.LOCKED), "holder": a["seller"],
+                                                   "value": a["value"]},
+                      {"status": v["status"], "holder": v["holder"], "value": v["value"]})
+        self.offers[a["offerId"]] = {
+            "offer_id": a["offerId"], "seller": a["seller"], "token_id": a["tokenId"],
+            "receivable_id": v["receivable_id"], "rate_bps": a["rateBps"], "recourse": a["recourse"],
+            "state": int(OfferState.OPEN), "financier": a["financier"], "deadline": a["deadline"],
+            "recourse_state": int(RecourseState.NONE), "value": a["value"], "price": 0, "paid_at_deal": 0,
+            "recourse_amount": 0, "created_block": e.block_number, "tx_hash": e.tx_hash,
+        }
+
+    def on_OfferCancelled(self, i: int, e: Event) -> None:
+        offer = self.offers[e.args["offerId"]]
+        offer["state"] = int(OfferState.CANCELLED)
+        self.touches[offer["token_id"]].append(i)
+
+    def on_Factored(self, i: int, e: Event) -> None:
+        a = e.args
+        offer = self.offers[a["offerId"]]
+        v = self._voucher(a["tokenId"], e, i)
+        r = self.receivables[v["receivable_id"]]
+        offer.update(state=int(OfferState.ACCEPTED), financier=a["financier"], price=a["price"],
+                     paid_at_deal=v["paid"])
+        self.deals[a["offerId"]] = {
+            "offer_id": a["offerId"], "receivable_id": v["receivable_id"], "token_id": a["tokenId"],
+            "seller": a["seller"], "financier": a["financier"], "currency": r["currency"], "value": a["value"],
+            "price": a["price"], "discount": a["value"] - a["price"], "rate_bps": a["rateBps"],
+            "recourse": a["recourse"], "paid_at_deal": v["paid"], "block_number": e.block_number,
+            "tx_hash": e.tx_hash,
+        }
+
+    def _recourse(self, i: int, e: Event, state: RecourseState) -> None:
+        offer = self.offers[e.args["offerId"]]
+        offer.update(recourse_state=int(state), recourse_amount=e.args["amount"])
+        self.touches[offer["token_id"]].append(i)
+
+    def on_RecourseExercised(self, i: int, e: Event) -> None:
+        self._recourse(i, e, RecourseState.CLAIMED)
+
+    def on_RecoursePaid(self, i: int, e: Event) -> None:
+        self._recourse(i, e, RecourseState.PAID)
+
+    # -- data assets -----------------------------------------------------------------------------
+
+    def on_DataAssetRegistered(self, i: int, e: Event) -> None:
+        a = e.args
+        self.data_assets[a["assetId"]] = {
+            "asset_id": a["assetId"], "owner": a["owner"], "content_hash": _hex(a["contentHash"]),
+            "metadata_hash": _hex(a["metadataHash"]), "uri": a["uri"], "exchange": ZERO_ADDRESS,
+            "listing_id": ZERO_HASH, "registered_at": e.block_number, "pledge_id": 0,
+            "registered_block": e.block_number, "tx_hash": e.tx_hash,
+        }
+
+    def on_DataAssetAppraised(self, i: int, e: Event) -> None:
+        a = e.args
+        self.data_assets[a["assetId"]]  # noqa: B018  (an appraisal of an unknown asset is a KeyError)
+        self.appraisals[(a["assetId"], a["slot"])] = {
+            "asset_id": a["assetId"], "slot": a["slot"], "appraiser": a["appraiser"], "appraised_at": e.block_number,
+            "valid_until": a["validUntil"], "value": a["value"], "report_hash": _hex(a["reportHash"]),
+            "block_number": e.block_number, "tx_hash": e.tx_hash,
+        }
+
+    def on_DataAssetListed(self, i: int, e: Event) -> None:
+        self.data_assets[e.args["assetId"]].update(exchange=e.args["exchange"], listing_id=_hex(e.args["listingId"]))
+
+    def on_DataAssetPledged(self, i: int, e: Event) -> None:
+        a = e.args
+        asset = self.data_assets[a["assetId"]]
+        active = [p["pledge_id"] for p in self.pledges.values()
+                  if p["asset_id"] == a["assetId"] and p["state"] == PledgeState.ACTIVE]
+        if active:
+            self.flag("pledges", f"data asset {a['assetId']} pledged again (pledge {a['pledgeId']}) while pledge(s) "
+                      f"{active} are active", where(e, asset_id=a["assetId"], pledge_id=a["pledgeId"]), [], active)
+        self.pledges[a["pledgeId"]] = {
+            "pledge_id": a["pledgeId"], "asset_id": a["assetId"], "line_id": a["lineId"],
+            "state": int(PledgeState.ACTIVE), "owner": a["owner"], "financier": a["financier"],
+            "counted_value": a["countedValue"], "pledged_at": e.block_number, "ended_at": 0, "receivable_id": 0,
+            "pledged_block": e.block_number, "ended_block": None, "tx_hash": e.tx_hash,
+        }
+        asset["pledge_id"] = a["pledgeId"]
+
+    def _pledge_ended(self, e: Event, state: PledgeState) -> None:
+        a = e.args
+        pledge = self.pledges[a["pledgeId"]]
+        if pledge["state"] != PledgeState.ACTIVE or pledge["asset_id"] != a["assetId"]:
+            self.flag("pledges", f"pledge {a['pledgeId']} ended but it was not the asset's active pledge",
+                      where(e, asset_id=a["assetId"], pledge_id=a["pledgeId"]))
+        pledge.update(state=int(state), ended_at=e.block_number, ended_block=e.block_number)
+        asset = self.data_assets[a["assetId"]]
+        asset["pledge_id"] = 0
+        if state is PledgeState.FORECLOSED:
+            pledge["receivable_id"] = a["receivableId"]
+            asset["owner"] = a["financier"]
+
+    def on_DataAssetReleased(self, i: int, e: Event) -> None:
+        self._pledge_ended(e, PledgeState.RELEASED)
+
+    def on_DataAssetForeclosed(self, i: int, e: Event) -> None:
+        self._pledge_ended(e, PledgeState.FORECLOSED)
+
+    # -- times -----------------------------------------------------------------------------------
+
+    def timed_blocks(self) -> set[int]:
+        """Blocks whose timestamps the contracts record (issue, registration, appraisal, pledges)."""
+        blocks = {r["issued_block"] for r in self.receivables.values()}
+        blocks |= {a["registered_at"] for a in self.data_assets.values()}
+        blocks |= {a["appraised_at"] for a in self.appraisals.values()}
+        blocks |= {p["pledged_at"] for p in self.pledges.values()}
+        blocks |= {p["ended_at"] for p in self.pledges.values() if p["ended_at"]}
+        return blocks
+
+    def set_times(self, timestamps: dict[int, int]) -> None:
+        """Turn the block numbers kept in time fields into those blocks' timestamps."""
+        for r in self.receivables.values():
+            r["issued_at"] = timestamps[r["issued_block"]]
+        for a in self.data_assets.values():
+            a["registered_at"] = timestamps[a["registered_at"]]
+        for a in self.appraisals.values():
+            a["appraised_at"] = timestamps[a["appraised_at"]]
+        for p in self.pledges.values():
+            p["pledged_at"] = timestamps[p["pledged_at"]]
+            if p["ended_at"]:
+                p["ended_at"] = timestamps[p["ended_at"]]
+
+    # -- checks on the final state ---------------------------------------------------------------
+
+    def live_vouchers(self) -> Iterable[dict[str, Any]]:
+        return (v for v in self.vouchers.values() if not v["burned"])
+
+    def _final_checks(self) -> None:
+        totals: dict[int, int] = defaultdict(int)
+        for v in self.vouchers.values():
+            loc = {"token_id": v["token_id"], "receivable_id": v["receivable_id"]}
+            if v["burned"]:
+                continue
+            totals[v["receivable_id"]] += v["value"]
+            if v["value"] < 0:
+                self.flag("value_conservation", f"voucher {v['token_id']} has a negative value", loc, ">= 0",
+                          v["value"])
+            if v["paid"] < 0 or v["paid"] > max(v["value"], 0):
+                self.flag("claims", f"voucher {v['token_id']} paid {v['paid']} on a value of {v['value']}", loc,
+                          f"0..{v['value']}", v["paid"])
+        for rid, r in self.receivables.items():
+            expected = 0 if r["state"] in DEAD else r["face_value"]
+            if totals.get(rid, 0) != expected:
+                self.flag("value_conservation", f"the live vouchers of receivable {rid} sum to {totals.get(rid, 0)}, "
+                          f"not {expected}", {"receivable_id": rid}, expected, totals.get(rid, 0))
+            if r["claimed"] > r["repaid"]:
+                self.flag("claims", f"receivable {rid} paid out more than was repaid", {"receivable_id": rid},
+                          f"<= {r['repaid']}", r["claimed"])
+            outstanding = 0 if r["state"] in DEAD else r["face_value"] - r["repaid"]
+            if self.drawn[rid] - self.restored[rid] != outstanding:
+                self.flag("credit_lines", f"receivable {rid} holds {self.drawn[rid] - self.restored[rid]} of line "
+                          f"{r['line_id']} but {outstanding} is issued and not repaid",
+                          {"receivable_id": rid, "line_id": r["line_id"]}, outstanding,
+                          self.drawn[rid] - self.restored[rid])
+        per_line: dict[int, int] = defaultdict(int)
+        for r in self.receivables.values():
+            if r["state"] not in DEAD:
+                per_line[r["line_id"]] += r["face_value"] - r["repaid"]
+        for line_id, line in self.credit_lines.items():
+            if line["used"] != per_line.get(line_id, 0):
+                self.flag("credit_lines", f"line {line_id} reports use {line['used']}, but its receivables have "
+                          f"{per_line.get(line_id, 0)} issued and not repaid", {"line_id": line_id},
+                          per_line.get(line_id, 0), line["used"])
+        for doc, rids in self.backing.items():
+            if len(rids) > 1:
+                self.flag("documents", f"document {doc} backs {len(rids)} live receivables", {"document_hash": doc},
+                          1, rids)
+        active: dict[int, list[int]] = defaultdict(list)
+        for p in self.pledges.values():
+            if p["state"] == PledgeState.ACTIVE:
+                active[p["asset_id"]].append(p["pledge_id"])
+        for asset_id, ids in active.items():
+            if len(ids) > 1:
+                self.flag("pledges", f"data asset {asset_id} has {len(ids)} active pledges", {"asset_id": asset_id},
+                          1, ids)
+            asset = self.data_assets.get(asset_id)
+            if asset is not None and asset["pledge_id"] not in ids:
+                self.flag("pledges", f"data asset {asset_id} names pledge {asset['pledge_id']}, not its active one",
+                          {"asset_id": asset_id}, ids, asset["pledge_id"])

@@ -1,0 +1,183 @@
+"""Tampering on purpose: each change is reported, with the right location, and the audit fails."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from audit_world import MASTER_SECRET
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from ledger.audit import Auditor, Rebuild, audit
+from ledger.cli import app
+
+
+def _sql(db: str, statement: str, **params) -> None:
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(text(statement), params)
+    engine.dispose()
+
+
+def _found(result, check: str) -> list[dict]:
+    return [d.to_json() for d in result.discrepancies if d.check == check]
+
+
+def test_an_edited_voucher_value_and_holder_are_reported_at_their_row_and_column(audited, mirror_copy):
+    child, grandchild = audited.ids["child"], audited.ids["grandchild"]
+    _sql(mirror_copy, "update voucher set value = value + 1 where token_id = :t", t=child)
+    _sql(mirror_copy, "update voucher set holder = :h where token_id = :t", h=audited.world.bank.address, t=grandchild)
+
+    result = audit(audited.url, audited.deployment, mirror_db=mirror_copy)
+
+    assert not result.ok
+    found = _found(result, "mirror")
+    assert [(d["location"]["table"], d["location"]["row"], d["location"]["column"]) for d in found] == [
+        ("voucher", {"token_id": child}, "value"), ("voucher", {"token_id": grandchild}, "holder")]
+    value, holder = found
+    assert value["actual"] == value["expected"] + 1
+    assert (holder["expected"], holder["actual"]) == (audited.world.tier3.address, audited.world.bank.address)
+    assert result.checks["mirror"]["status"] == "FAIL"
+    others = {name: c["status"] for name, c in result.checks.items() if name not in ("mirror", "gateway_documents")}
+    assert set(others.values()) == {"PASS"}
+
+
+def test_an_edited_receivable_and_credit_line_are_reported(audited, mirror_copy):
+    rid, line = audited.ids["settled"], audited.world.line_id
+    _sql(mirror_copy, "update receivable set repaid = 1 where receivable_id = :r", r=rid)
+    _sql(mirror_copy, "update credit_line set used = used + 7 where line_id = :l", l=line)
+
+    found = _found(audit(audited.url, audited.deployment, mirror_db=mirror_copy), "mirror")
+
+    assert {(d["location"]["table"], json.dumps(d["location"]["row"]), d["location"]["column"]) for d in found} == {
+        ("receivable", json.dumps({"receivable_id": rid}), "repaid"),
+        ("credit_line", json.dumps({"line_id": line}), "used")}
+
+
+def test_a_dropped_event_row_is_a_gap_at_its_block_transaction_and_log_index(audited, mirror_copy):
+    engine = create_engine(f"sqlite:///{mirror_copy}")
+    with engine.connect() as conn:
+        row = conn.execute(text("select id, block_number, log_index, tx_hash, name from event_log "
+                                "where name = 'TransferValue' order by id limit 1 offset 3")).one()
+    engine.dispose()
+    _sql(mirror_copy, "delete from event_log where id = :i", i=row.id)
+
+    found = _found(audit(audited.url, audited.deployment, mirror_db=mirror_copy), "mirror")
+
+    assert len(found) == 1
+    (gap,) = found
+    assert "gap" in gap["message"]
+    assert {k: gap["location"][k] for k in ("table", "block", "log_index", "tx_hash", "event")} == {
+        "table": "event_log", "block": row.block_number, "log_index": row.log_index, "tx_hash": row.tx_hash,
+        "event": "TransferValue"}
+
+
+def test_an_extra_and_an_altered_event_row_are_reported(audited, mirror_copy):
+    engine = create_engine(f"sqlite:///{mirror_copy}")
+    with engine.connect() as conn:
+        row = conn.execute(text("select * from event_log where name = 'ReceivableRepaid' order by id limit 1")).one()
+    engine.dispose()
+    args = json.loads(row.args)
+    args["amount"] += 1
+    _sql(mirror_copy, "update event_log set args = :a where id = :i", a=json.dumps(args), i=row.id)
+    _sql(mirror_copy, "insert into event_log (chain_id, block_number, block_hash, log_index, tx_hash, contract, "
+         "address, name, args) values (:c, :b, :h, 0, :t, 'ReceivableVoucher', :a, 'ReceivableSettled', '{}')",
+         c=row.chain_id, b=row.block_number, h="0x" + "ee" * 32, t="0x" + "dd" * 32, a=row.address)
+
+    found = _found(audit(audited.url, audited.deployment, mirror_db=mirror_copy), "mirror")
+
+    altered = [d for d in found if d["location"].get("column") == "args"]
+    extra = [d for d in found if "does not have" in d["message"]]
+    assert len(found) == 2 and len(altered) == 1 and len(extra) == 1
+    assert (altered[0]["location"]["row"], altered[0]["location"]["log_index"]) == ({"id": row.id}, row.log_index)
+    assert extra[0]["location"]["tx_hash"] == "0x" + "dd" * 32
+
+
+def test_an_altered_gateway_document_is_reported_at_its_receivable(audited, gateway_copy):
+    doc = audited.ids["document"]
+    engine = create_engine(f"sqlite:///{gateway_copy}")
+    with engine.connect() as conn:
+        sealed = bytearray(conn.execute(text("select sealed from gateway_document where document_hash = :d"),
+                                        {"d": doc}).scalar())
+    engine.dispose()
+    sealed[20] ^= 1  # one bit of the ciphertext
+    _sql(gateway_copy, "update gateway_document set sealed = :s where document_hash = :d", s=bytes(sealed), d=doc)
+
+    result = audit(audited.url, audited.deployment, gateway_db=gateway_copy, master_secret=MASTER_SECRET)
+
+    (found,) = _found(result, "gateway_documents")
+    assert found["location"]["document_hash"] == doc
+    assert found["location"]["receivable_id"] == audited.ids["settled"]
+    assert found["location"]["table"] == "gateway_document" and found["actual"] == "InvalidTag"
+    assert result.checks["gateway_documents"]["status"] == "FAIL" and result.checks["mirror"]["status"] == "SKIPPED"
+
+
+def test_a_document_resealed_with_other_content_fails_its_fingerprint(audited, gateway_copy):
+    """Whoever holds the master secret could re-seal other bytes under the same row: the hash catches it."""
+    from pydantic import SecretStr
+
+    from gateway.crypto import APPRAISAL_REPORTS, KeyBox
+
+    doc, asset = audited.ids["report"], audited.ids["asset"]
+    forged = KeyBox(SecretStr(MASTER_SECRET), APPRAISAL_REPORTS).seal(b"appraisal report: worth 9,000,000",
+                                                                       f"{asset}:{doc}".encode())
+    _sql(gateway_copy, "update gateway_appraisal_report set sealed = :s where report_hash = :d", s=forged, d=doc)
+
+    found = _found(audit(audited.url, audited.deployment, gateway_db=gateway_copy, master_secret=MASTER_SECRET),
+                   "gateway_documents")
+    assert {d["location"].get("column") for d in found} == {None, "size"}  # other bytes, other length
+    found = next(d for d in found if "SHA-256" in d["message"])
+    assert found["location"]["table"] == "gateway_appraisal_report"
+    assert found["location"]["asset_id"] == asset and found["expected"] == doc
+    assert found["location"]["anchors"][0]["anchor"] == "DataAssetAppraised.reportHash"
+
+
+def test_the_cli_exits_non_zero_and_lists_the_discrepancy(audited, mirror_copy, tmp_path):
+    _sql(mirror_copy, "update voucher set value = 0 where token_id = :t", t=audited.ids["child"])
+    deployment = tmp_path / "deployment.json"
+    deployment.write_text(json.dumps(audited.deployment.__dict__))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["audit", "--rpc-url", audited.url, "--deployment", str(deployment),
+                                      "--mirror-db", mirror_copy, "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output
+    report = json.loads((out / "audit.json").read_text())
+    assert report["result"] == "FAIL" and report["discrepancies"][0]["location"]["row"] == {
+        "token_id": audited.ids["child"]}
+    html = (out / "audit.html").read_text()
+    assert html.index("FAIL") < html.index("Discrepancies (1)") and "voucher" in html
+
+
+def test_a_mirror_at_another_block_is_reported_not_compared(audited):
+    result = audit(audited.url, audited.deployment, audited.world.head() - 3, mirror_db=audited.mirror_db)
+    (found,) = _found(result, "mirror")
+    assert found["location"]["table"] == "mirror_cursor" and found["actual"]["number"] == audited.world.head()
+
+
+def test_an_event_stream_that_creates_value_or_overpays_claims_is_reported_at_the_log(audited):
+    """The chain cannot be edited, so feed the rebuild a history whose logs were: a split moving
+    more than the parent holds, and a claim larger than what was repaid."""
+    with Auditor(audited.url, audited.deployment) as auditor:
+        auditor.rebuild()
+        events = list(auditor.history.events)
+    split = next(i for i, e in enumerate(events) if e.name == "TransferValue" and e.args["_fromTokenId"]
+                 and e.args["_toTokenId"])
+    e = events[split]
+    events[split] = replace(e, args={**e.args, "_value": 10**9})
+    claim = next(i for i, c in enumerate(events) if c.name == "VoucherClaimed")
+    c = events[claim]
+    events[claim] = replace(c, args={**c.args, "amount": c.args["amount"] + 10**9, "paid": c.args["paid"] + 10**9})
+
+    state = Rebuild(events).run()
+
+    conservation = [d for d in state.found if d.check == "value_conservation"]
+    assert conservation[0].location == {"token_id": e.args["_fromTokenId"], "receivable_id": 1,
+                                        "event": "TransferValue", "block": e.block_number, "tx_hash": e.tx_hash,
+                                        "log_index": e.log_index}
+    claims = [d for d in state.found if d.check == "claims" and d.location.get("tx_hash") == c.tx_hash
+              and d.location.get("log_index") == c.log_index]
+    assert any("more than its pro-rata entitlement" in d.message for d in claims)
+    assert any("paid out" in d.message and "repaid only" in d.message for d in claims)
+    # and the totals at the end say the same of the receivable
+    assert any(d.check == "claims" and d.location == {"receivable_id": c.args["receivableId"]} for d in state.found)
