@@ -146,7 +146,7 @@ class Auditor:
         self.history = fetch_history(self.rpc, self.deployment, block, page=self.page)
         self.state = Rebuild(self.history.events).run()
         blocks = sorted(self.state.timed_blocks())
-        headers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in blocks])
+        headers = self.rpc.batch_results([("eth_getBlockByNumber", [hex(n), False]) for n in blocks])
         self.state.set_times({n: int(h["timestamp"], 16) for n, (_, h) in zip(blocks, headers, strict=True)})
         return self.state
 

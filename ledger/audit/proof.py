@@ -161,8 +161,8 @@ def verify_proof(proof: dict[str, Any], rpc_url: str) -> Verification:
         steps = proof["steps"]
         hashes = sorted({s["tx_hash"] for s in steps})
         blocks = sorted({s["block_number"] for s in steps} | {proof["as_of"]["block_number"]})
-        receipts = dict(zip(hashes, rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes]), strict=True))
-        headers = dict(zip(blocks, rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in blocks]),
+        receipts = dict(zip(hashes, rpc.batch_results([("eth_getTransactionReceipt", [h]) for h in hashes]), strict=True))
+        headers = dict(zip(blocks, rpc.batch_results([("eth_getBlockByNumber", [hex(n), False]) for n in blocks]),
                            strict=True))
         ok_as_of, header = headers[proof["as_of"]["block_number"]]
         if not ok_as_of or not header or header["hash"].lower() != proof["as_of"]["block_hash"].lower():

@@ -7,14 +7,10 @@ what keeps a 10,000-voucher comparison within seconds.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-
-from ..exceptions import NodeError
-from ..mirror.rpc import RpcError
+from ..mirror.rpc import Rpc, RpcError
 
 #: eth_calls per HTTP request.
 CALL_BATCH = 1_000
@@ -29,41 +25,19 @@ class CallResult:
     error: str = ""
 
 
-class AuditRpc:
-    """JSON-RPC over HTTP (keep-alive) for the audit and proof verification.
+class AuditRpc(Rpc):
+    """The mirror's JSON-RPC client, plus lenient batches (a failed call is an answer, not an
+    exception), batched eth_calls and paged logs for the audit and proof verification.
 
     Args:
         url: the node's endpoint.
-        timeout: seconds per HTTP request.
+        timeout: seconds per HTTP request (long: batches of 1,000 calls).
     """
 
     def __init__(self, url: str, *, timeout: float = 120.0):
-        self.url = url
-        self.timeout = timeout
-        self._session = requests.Session()
-        self._ids = itertools.count(1)
+        super().__init__(url, timeout=timeout)
 
-    def _post(self, body: Any) -> Any:
-        try:
-            response = self._session.post(self.url, json=body, timeout=self.timeout)
-            response.raise_for_status()
-            return response.json()
-        except (requests.RequestException, ValueError) as error:
-            raise NodeError(f"no answer from {self.url}: {error}") from error
-
-    def call(self, method: str, *params: Any) -> Any:
-        """One request; its result.
-
-        Raises:
-            RpcError: the node returned an error.
-            NodeError: the node did not answer.
-        """
-        reply = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        if "error" in reply:
-            raise RpcError(method, reply["error"])
-        return reply["result"]
-
-    def batch(self, calls: list[tuple[str, list[Any]]], *, size: int = CALL_BATCH) -> list[tuple[bool, Any]]:
+    def batch_results(self, calls: list[tuple[str, list[Any]]], *, size: int = CALL_BATCH) -> list[tuple[bool, Any]]:
         """Many requests, `size` per HTTP round trip; (ok, result or error message) each, in order."""
         out: list[tuple[bool, Any]] = []
         for start in range(0, len(calls), size):
@@ -93,7 +67,7 @@ class AuditRpc:
 
     def eth_calls(self, calls: list[tuple[str, bytes]], block: int, *, size: int = CALL_BATCH) -> list[CallResult]:
         """eth_call (to, data) at `block` for each call, `size` per request; a revert is CallResult(ok=False)."""
-        answers = self.batch([("eth_call", [{"to": to, "data": "0x" + data.hex()}, hex(block)]) for to, data in calls],
+        answers = self.batch_results([("eth_call", [{"to": to, "data": "0x" + data.hex()}, hex(block)]) for to, data in calls],
                              size=size)
         return [CallResult(True, bytes.fromhex(result[2:])) if ok else CallResult(False, error=result)
                 for ok, result in answers]
