@@ -1,12 +1,13 @@
 """The demo: deploy to a local Anvil and walk receivables through their whole life.
 
 The core enterprise's data asset is registered, appraised, listed and pledged, raising its
-credit line. Receivable 1 (more than the base limit): issue → accept → tier 1 pays tier 2 (split) → tier 2 pays tier 3 (split) →
-tier 3 merges two vouchers → tier 2 factors part with recourse to bank A, tier 3 factors its
-voucher without recourse to bank B (delivery versus payment) → the core enterprise repays in
-two instalments → every holder claims. Receivable 2 goes overdue and bank A exercises its
-recourse against tier 1, which pays and takes the voucher back. It grows into the full
-lifecycle (data-asset collateral, the gateway, the audit) as those parts land.
+credit line. Receivable 1 (more than the base limit): issue → accept → tier 1 pays tier 2
+(split) → tier 2 pays tier 3 (split) → tier 3 merges two vouchers → tier 2 factors part with
+recourse to bank A, tier 3 factors its voucher without recourse to bank B (delivery versus
+payment) → the core enterprise repays in two instalments → every holder claims. Receivable 2
+goes overdue and bank A exercises its recourse against tier 1, which pays and takes the
+voucher back. Finally the chain is mirrored into SQLite and audited: chain events, contract
+views and the mirror must agree. (It does not go through the gateway's HTTP API yet.)
 """
 
 from __future__ import annotations
@@ -174,7 +175,39 @@ def run(console: Console | None = None, node_kind: str | None = None) -> dict:
                       f"{_money(ledger.effective_limit(line.line_id))} (base {_money(800_000_00)} + pledged "
                       f"data asset), {_money(ledger.credit_available(line.line_id))} available")
         assert total == 1_000_000_00 and paid == 1_000_000_00, "value was created or lost"
-        return {"positions": positions, "credit_used": used}
+        result = _audit(console, node.url, deployment)
+        return {"positions": positions, "credit_used": used, "discrepancies": len(result.discrepancies)}
+
+
+def _audit(console: Console, url: str, deployment):
+    """Mirror the chain into SQLite, then audit chain and mirror; print the summary."""
+    import tempfile
+    from pathlib import Path
+
+    from .audit import audit
+    from .mirror import Mirror
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "mirror.db")
+        mirror = Mirror(url, db, deployment)
+        try:
+            mirror.sync()
+        finally:
+            mirror.close()
+        result = audit(url, deployment, mirror_db=db)
+    table = Table(title=f"Audit at block {result.block} (chain events → rebuilt state; views; SQL mirror)")
+    table.add_column("check", no_wrap=True)
+    table.add_column("status")
+    table.add_column("discrepancies", justify="right")
+    for name, check in result.checks.items():
+        colour = {"PASS": "green", "FAIL": "red"}.get(check["status"], "dim")
+        table.add_row(name, f"[{colour}]{check['status']}[/]", str(check["discrepancies"]))
+    console.print(table)
+    counts = result.counts
+    console.print(f"Audited {counts['events']} events: {counts['receivables']} receivables, {counts['vouchers']} "
+                  f"vouchers, {counts['deals']} deals, {counts['claims']} claims, {counts['pledges']} pledges — "
+                  f"{len(result.discrepancies)} discrepancies")
+    return result
 
 
 def _recourse(offer) -> str:
