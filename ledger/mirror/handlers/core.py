@@ -102,6 +102,14 @@ def receivable_issued(store: Store, e: Event) -> None:
     })
 
 
+def set_receivable_state(store: Store, receivable_id: int, state: ReceivableState) -> dict:
+    """Write a receivable's new state (through the store, so a reorg undoes it); return the row."""
+    receivable = store.get("receivable", receivable_id)
+    receivable["state"] = int(state)
+    store.put("receivable", receivable)
+    return receivable
+
+
 @on(VOUCHER, "ReceivableAccepted", "ReceivableRejected", "ReceivableRevoked")
 def receivable_decided(store: Store, e: Event) -> None:
     """Accept activates the receivable and its root voucher; reject/revoke burn the root (by events)."""
@@ -110,9 +118,7 @@ def receivable_decided(store: Store, e: Event) -> None:
         "ReceivableRejected": ReceivableState.REJECTED,
         "ReceivableRevoked": ReceivableState.REVOKED,
     }[e.name]
-    receivable = store.get("receivable", e.args["receivableId"])
-    receivable["state"] = int(state)
-    store.put("receivable", receivable)
+    receivable = set_receivable_state(store, e.args["receivableId"], state)
     if state is ReceivableState.ACTIVE:
         root = store.get("voucher", receivable["root_token_id"])
         root["status"] = int(VoucherStatus.ACTIVE)

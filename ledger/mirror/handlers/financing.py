@@ -11,7 +11,7 @@ from __future__ import annotations
 from ...types import Event, OfferState, ReceivableState, RecourseState, VoucherStatus
 from ..store import Store
 from . import on
-from .core import VOUCHER
+from .core import VOUCHER, set_receivable_state
 
 FACTORING = "Factoring"
 
@@ -38,9 +38,7 @@ def receivable_state_changed(store: Store, e: Event) -> None:
         "ReceivableOverdue": ReceivableState.OVERDUE,
         "ReceivableDefaulted": ReceivableState.DEFAULTED,
     }[e.name]
-    receivable = store.get("receivable", e.args["receivableId"])
-    receivable["state"] = int(state)
-    store.put("receivable", receivable)
+    set_receivable_state(store, e.args["receivableId"], state)
 
 
 @on(VOUCHER, "VoucherClaimed")

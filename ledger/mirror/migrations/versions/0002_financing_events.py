@@ -13,6 +13,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401 (autogenerate renders its string type)
 import ledger.mirror.models
+from ledger.mirror.migration_guards import halt_if_logged
 
 
 revision = '0002'
@@ -105,14 +106,10 @@ def upgrade() -> None:
 
 
 def _halt_if_financing_was_skipped() -> None:
-    names = ", ".join(f"'{name}'" for name in FINANCING_EVENTS)
-    op.execute(sa.text(
-        "UPDATE mirror_cursor SET status = 'halted', message = :message "
-        f"WHERE EXISTS (SELECT 1 FROM event_log WHERE contract = 'ReceivableVoucher' AND name IN ({names}))"
-    ).bindparams(message=(
+    halt_if_logged("ReceivableVoucher", FINANCING_EVENTS, (
         "schema 0002 mirrors the financing events, which this database logged but did not apply: "
         "rebuild the mirror (ledger.mirror --rebuild)"
-    )))
+    ))
 
 
 def downgrade() -> None:

@@ -15,6 +15,7 @@ from alembic import op
 import sqlalchemy as sa
 import sqlmodel  # noqa: F401 (autogenerate renders its string type)
 import ledger.mirror.models
+from ledger.mirror.migration_guards import halt_if_logged
 
 
 revision = '0003'
@@ -89,14 +90,10 @@ def upgrade() -> None:
 
 
 def _halt_if_collateral_was_skipped() -> None:
-    names = ", ".join(f"'{name}'" for name in COLLATERAL_EVENTS)
-    op.execute(sa.text(
-        "UPDATE mirror_cursor SET status = 'halted', message = :message "
-        f"WHERE EXISTS (SELECT 1 FROM event_log WHERE contract = 'CreditLines' AND name IN ({names}))"
-    ).bindparams(message=(
+    halt_if_logged("CreditLines", COLLATERAL_EVENTS, (
         "schema 0003 mirrors the credit lines' collateral and advance rate, which this database logged but did "
         "not apply: rebuild the mirror (ledger.mirror --rebuild)"
-    )))
+    ))
 
 
 def downgrade() -> None:
