@@ -252,7 +252,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
     /// @dev Recount the line's pledged assets and push the sum and earliest expiry to CreditLines.
     function _pushLine(uint256 lineId, bool requireCover) private {
         uint256[] storage assets = _lineAssets[lineId];
-        uint256 total;
+        uint256 total = 0;
         uint256 earliest = type(uint40).max;
         uint256 n = assets.length;
         for (uint256 i = 0; i < n; ++i) {

@@ -311,7 +311,9 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
             emit ReceivableSettled(receivableId);
         }
         IERC20 currency = IERC20(ICreditLines(_creditLines).restore(r.lineId, amount, receivableId));
-        _pull(currency, obligor, amount);
+        // From the caller, never from an address argument: only the obligor's own allowance
+        // can be spent (slither: arbitrary-send-erc20).
+        _pull(currency, _msgSender(), amount);
     }
 
     /// @inheritdoc IReceivableVoucher

@@ -18,6 +18,7 @@ from ledger.exceptions import (
     FactoringRecourseState,
     FactoringVoucherNotHeld,
     FactoringWithoutRecourse,
+    FactoringZeroPrice,
     ReceivableNotActive,
     VoucherNotActive,
     VoucherUnauthorizedCaller,
@@ -164,6 +165,19 @@ def test_offer_terms_are_checked(w, p, led):
         offer(w, issued.token_id, 1, rate_bps=10_001)
     with pytest.raises(AccessControlUnauthorizedAccount):
         offer(w, issued.token_id, 1, financier=p.tier2)
+
+
+def test_an_offer_whose_discount_swallows_the_value_is_refused(w, p, led):
+    # 100 % a year for a whole year left: the price would be 0 (Factoring.offer's `== 0`,
+    # triaged in slither.triage.json as intended).
+    issued = w.issue(10_000, maturity_days=366)
+    with pytest.raises(FactoringZeroPrice) as info:
+        offer(w, issued.token_id, 10_000, rate_bps=10_000)
+    assert (info.value.value, info.value.rate_bps) == (10_000, 10_000)
+    assert info.value.days_left in (365, 366)  # 366 less the part day the chain's clock has run
+    shorter = w.issue(10_000, maturity_days=364)  # under a year left: the same rate leaves a price
+    made = offer(w, shorter.token_id, 10_000, rate_bps=10_000)
+    assert led.offer_of(made.offer_id).value == 10_000
 
 
 def test_overdue_receivables_cannot_be_offered_nor_bought(w, p, led):
