@@ -6,6 +6,7 @@
 #   bash run.sh test     set up, then run the whole test suite (the README's second command)
 #   bash run.sh setup    only set up
 #   bash run.sh gas      set up, then print the gas benchmark (bench/results/gas.json)
+#   bash run.sh slither  set up, then run slither on contracts/ (tools/slither.sh)
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 source tools/setup.sh
@@ -18,5 +19,6 @@ case "$command" in
     demo) exec .venv/bin/ledger demo "$@" ;;
     test) exec bash tools/test.sh "$@" ;;
     gas) exec .venv/bin/python -m bench.gas "$@" ;;
-    *) echo "usage: bash run.sh [demo|test|setup|gas]" >&2; exit 2 ;;
+    slither) exec bash tools/slither.sh "$@" ;;
+    *) echo "usage: bash run.sh [demo|test|setup|gas|slither]" >&2; exit 2 ;;
 esac

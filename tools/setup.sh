@@ -3,6 +3,7 @@
 
 STAMPS=.setup-stamps
 BROWNIE_VERSION=1.22.2
+SLITHER_VERSION=0.11.6
 
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[setup]\033[0m %s\n' "$*" >&2; exit 1; }
@@ -76,6 +77,19 @@ setup_brownie_anvil() {
     ln -sfn "$native" .venv-brownie/bin/anvil
 }
 
+# slither-analyzer (static analysis, tools/slither.sh) pins its own web3 and crytic-compile:
+# its own venv, like brownie. It compiles through tools/solc (no solc-select download).
+setup_slither() {
+    local python d
+    python="$(find_python)"
+    d="$(echo "$SLITHER_VERSION" | sha256sum | cut -c1-16)"
+    if fresh slither "$d" && [[ -x .venv-slither/bin/slither ]]; then return; fi
+    say "creating .venv-slither with slither-analyzer $SLITHER_VERSION"
+    [[ -x .venv-slither/bin/python ]] || "$python" -m venv .venv-slither
+    .venv-slither/bin/python -m pip install --quiet --disable-pip-version-check "slither-analyzer==$SLITHER_VERSION"
+    stamp slither "$d"
+}
+
 # py-solc-x and brownie look for compilers in $SOLCX_BINARY_PATH (default ~/.solcx) as
 # solc-v<version>; the wrapper registered there is found by both, and nothing is downloaded.
 setup_solc() {
@@ -91,5 +105,6 @@ setup() {
     setup_venv
     setup_brownie
     setup_brownie_anvil
+    setup_slither
     setup_solc
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole suite on Anvil, then the contract tests again on Ganache (the alternative node).
+# Slither on the contracts, the whole suite on Anvil, then the contract tests again on Ganache
+# (the alternative node).
 # pytest's exit code 5 means no test ran: that is a failure here, never a pass.
 set -uo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.."
@@ -21,6 +22,8 @@ if [[ $# -gt 0 ]]; then
     run_pytest "selected tests" "$@" || status=1
     exit $status
 fi
+# Static analysis first (about 10 s): any untriaged high/medium slither finding fails the run.
+bash tools/slither.sh || status=1
 # A throwaway PostgreSQL for the mirror tests' PostgreSQL cases (tools/postgres.sh); they fail
 # in CI if it could not start, and skip elsewhere.
 source tools/postgres.sh
