@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import errors
+from . import errors, explorer
 from .api.main import api_router
 from .api.routes import health
 from .config import Settings
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     errors.install(app)
     app.include_router(health.router)
     app.include_router(api_router)
+    app.include_router(explorer.router)  # GET /explorer: the browser explorer over /v1/explorer
     return app
 
 

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from .routes import (audit, credit_lines, data_assets, documents, offers, parties, platform, receivables,
+from .routes import (audit, credit_lines, data_assets, documents, explorer, offers, parties, platform, receivables,
                      transactions, vouchers)
 
 api_router = APIRouter(prefix="/v1")
 for module in (parties, platform, credit_lines, documents, receivables, vouchers, offers, data_assets, transactions,
-               audit):
+               audit, explorer):
     api_router.include_router(module.router)

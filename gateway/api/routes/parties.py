@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from ledger import Role
 from ledger.mirror import CreditLine, Offer, Receivable, Voucher
@@ -47,30 +47,33 @@ def positions(address: Address, caller: PartyDep, gateway: GatewayDep) -> dict:
     """What a party holds and owes: vouchers by receivable, receivables it owes or was issued,
     its open offers and credit lines."""
     with gateway.snapshot() as snap:
-        s = snap.session
-        held = s.exec(select(Voucher).where(Voucher.holder == address, Voucher.burned == False)  # noqa: E712
-                      .order_by(Voucher.token_id)).all()
-        owed = s.exec(select(Receivable).where(Receivable.obligor == address).order_by(Receivable.receivable_id)).all()
-        issued = s.exec(select(Receivable).where(Receivable.supplier == address)
-                        .order_by(Receivable.receivable_id)).all()
-        offers = s.exec(select(Offer).where(Offer.seller == address, Offer.state == int(OfferState.OPEN))
-                        .order_by(Offer.offer_id)).all()
-        lines = s.exec(select(CreditLine).where((CreditLine.obligor == address) | (CreditLine.financier == address))
-                       .order_by(CreditLine.line_id)).all()
-        by_receivable: dict[int, int] = {}
-        for v in held:
-            by_receivable[v.receivable_id] = by_receivable.get(v.receivable_id, 0) + v.value
-        return {
-            "address": address,
-            "vouchers": [voucher_json(v) for v in held],
-            "holdings": [{"receivable_id": k, "value": amount(v)} for k, v in sorted(by_receivable.items())],
-            "total_held": amount(sum(v.value for v in held)),
-            "obligations": [receivable_json(r) for r in owed],
-            "receivables_issued_to": [receivable_json(r) for r in issued],
-            "open_offers": [offer_json(o) for o in offers],
-            "credit_lines": [credit_line_json(c) for c in lines],
-            "block": block_json(snap.block),
-        }
+        return {**positions_of(snap.session, address), "block": block_json(snap.block)}
+
+
+def positions_of(s: Session, address: str) -> dict:
+    """A party's positions in one mirror session (also the explorer's party view)."""
+    held = s.exec(select(Voucher).where(Voucher.holder == address, Voucher.burned == False)  # noqa: E712
+                  .order_by(Voucher.token_id)).all()
+    owed = s.exec(select(Receivable).where(Receivable.obligor == address).order_by(Receivable.receivable_id)).all()
+    issued = s.exec(select(Receivable).where(Receivable.supplier == address)
+                    .order_by(Receivable.receivable_id)).all()
+    offers = s.exec(select(Offer).where(Offer.seller == address, Offer.state == int(OfferState.OPEN))
+                    .order_by(Offer.offer_id)).all()
+    lines = s.exec(select(CreditLine).where((CreditLine.obligor == address) | (CreditLine.financier == address))
+                   .order_by(CreditLine.line_id)).all()
+    by_receivable: dict[int, int] = {}
+    for v in held:
+        by_receivable[v.receivable_id] = by_receivable.get(v.receivable_id, 0) + v.value
+    return {
+        "address": address,
+        "vouchers": [voucher_json(v) for v in held],
+        "holdings": [{"receivable_id": k, "value": amount(v)} for k, v in sorted(by_receivable.items())],
+        "total_held": amount(sum(v.value for v in held)),
+        "obligations": [receivable_json(r) for r in owed],
+        "receivables_issued_to": [receivable_json(r) for r in issued],
+        "open_offers": [offer_json(o) for o in offers],
+        "credit_lines": [credit_line_json(c) for c in lines],
+    }
 
 
 # -- membership administration (the operator's bootstrap credential; signed with the operator's key) --
