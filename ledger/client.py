@@ -169,9 +169,9 @@ class Ledger:
         raw = self._call(self.credit_lines.functions.lineOf(line_id), block)
         return CreditLine(line_id, *raw)
 
-    def credit_available(self, line_id: int) -> int:
+    def credit_available(self, line_id: int, *, block: int | str = "latest") -> int:
         """What the line can still lend now: effective limit minus use (0 once expired)."""
-        return self._call(self.credit_lines.functions.available(line_id))
+        return self._call(self.credit_lines.functions.available(line_id), block)
 
     def set_advance_rate(self, financier: LocalAccount, line_id: int, rate_bps: int) -> Receipt:
         """Lend `rate_bps` / 10,000 of the value of the data assets pledged to the line (its financier)."""
@@ -182,9 +182,9 @@ class Ledger:
         value, valid_until, rate = self._call(self.credit_lines.functions.collateralOf(line_id), block)
         return Collateral(line_id, value, valid_until, rate)
 
-    def effective_limit(self, line_id: int) -> int:
-        """The line's base limit plus the collateral credit that counts now."""
-        return self._call(self.credit_lines.functions.effectiveLimit(line_id))
+    def effective_limit(self, line_id: int, *, block: int | str = "latest") -> int:
+        """The line's base limit plus the collateral credit that counts now (or at `block`)."""
+        return self._call(self.credit_lines.functions.effectiveLimit(line_id), block)
 
     # -- data assets -----------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ def test_register_appraise_list_pledge_release(gw):
     credit = gw.get(gw.core, f"/v1/credit-lines/{line}").json()
     assert credit["collateral"]["value"] == "2000000" and credit["collateral"]["advance_rate_bps"] == 5000
     assert gw.ledger.effective_limit(line) == 1000 + 1_000_000
+    assert credit["effective_limit"] == str(1000 + 1_000_000) and credit["available"] == str(1000 + 1_000_000)
 
     r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": line})
     assert r.status_code == 409 and r.json()["error"] == "DataAssetAlreadyPledged"

@@ -77,6 +77,9 @@ def sync_collateral(line_id: Id, caller: WriterDep, gateway: GatewayDep, idem: I
 
 @router.get("/{line_id}")
 def get(line_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+    """The line as the mirror has it, with its data-asset collateral, effective limit (base limit plus
+    counted collateral × advance rate) and what it can still lend, from CreditLines' views at the
+    mirror's block."""
     with gateway.snapshot() as snap:
         line = snap.session.get(CreditLine, line_id)
         if line is None:
@@ -88,4 +91,8 @@ def get(line_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
         c = gateway.ledger.collateral(line_id, block=snap.block.number)
         body["collateral"] = {"value": str(c.value), "valid_until": c.valid_until or None,
                               "advance_rate_bps": c.advance_rate_bps, "source": "chain"}
+        # What the line can lend with that collateral: CreditLines' own arithmetic (expiry, the
+        # earliest counted appraisal), not recomputed here.
+        body["effective_limit"] = str(gateway.ledger.effective_limit(line_id, block=snap.block.number))
+        body["available"] = str(gateway.ledger.credit_available(line_id, block=snap.block.number))
     return body
