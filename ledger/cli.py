@@ -9,17 +9,110 @@ import time
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="Receivables and e-voucher ledger: local node, compile, deploy, demo.", no_args_is_help=True)
+app = typer.Typer(help="Receivables and e-voucher ledger: demo, local stack, status, deploy, mirror, gateway, audit.",
+                  no_args_is_help=True)
 console = Console()
 
 
 @app.command()
 def demo(node: str = typer.Option(None, help="anvil (default) or ganache; also $LEDGER_NODE")) -> None:
-    """Start a local node, deploy, and walk a receivable up a three-tier supply chain."""
-    from .demo import run
+    """Start a local stack (node, contracts, gateway) and walk the whole lifecycle through the gateway's HTTP API."""
+    from .demo import DemoError, run
 
     # Wide enough for the tables when the output is not a terminal (CI logs, pipes).
-    run(Console(width=max(console.width, 110)), node)
+    try:
+        run(Console(width=max(console.width, 110)), node)
+    except DemoError as error:
+        console.print(f"[red]The demo stopped:[/red] {error}", markup=True, highlight=False)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def stack(
+    node: str = typer.Option(None, help="anvil (default) or ganache; also $LEDGER_NODE"),
+    port: int = typer.Option(None, help="the gateway's port (default: a free one)"),
+    directory: str = typer.Option(None, "--dir", help="keep deployment.json, mirror.db and gateway.db here "
+                                                       "(default: a temporary directory, removed at the end)"),
+) -> None:
+    """Run a local stack until Ctrl-C: a node, the contracts, the gateway with its mirror on 127.0.0.1.
+
+    The operator's bootstrap credential is $GATEWAY_OPERATOR_TOKEN if set, else a fresh random one
+    (printed). Ctrl-C or SIGTERM stops everything it started.
+    """
+    import sys
+    from pathlib import Path
+
+    from .exceptions import LedgerError
+    from .stack import LocalStack
+
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM stops it like Ctrl-C; SIGINT is handled even when the shell started us with it
+    # ignored (a background job of a script), so `kill -INT` works too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    local = LocalStack(node_kind=node, port=port, directory=Path(directory) if directory else None,
+                       operator_token=os.environ.get("GATEWAY_OPERATOR_TOKEN"))
+    try:
+        local.start()
+        d = local.deployment
+        # Plain print: one line per item, never wrapped (scripts and tests read these lines).
+        lines = [
+            f"chain       {local.rpc_url}  ({local.node.kind}, chain id {d.chain_id})",
+            f"gateway     {local.url}  (OpenAPI: {local.url}/docs)",
+            f"operator    Authorization: Bearer {local.operator_token}",
+            f"contracts   ReceivableVoucher {d.voucher}, CreditLines {d.credit_lines}, Factoring {d.factoring}, "
+            f"DataAssetRegistry {d.data_assets}",
+            f"cash        {local.cash}  (DCNY; minted by its owner {local.cash_issuer.address}, "
+            "the node's dev account 1)",
+            f"files       {local.directory}  (deployment.json, mirror.db, gateway.db)",
+            f"status      LEDGER_RPC_URL={local.rpc_url} LEDGER_MIRROR_DB={local.mirror_db} "
+            f"LEDGER_GATEWAY_URL={local.url} ledger status",
+            "ready (Ctrl-C stops everything)",
+        ]
+        print("\n".join(lines), flush=True)
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    except LedgerError as error:
+        print(f"the stack did not start: {error}", file=sys.stderr, flush=True)
+        raise typer.Exit(1) from None
+    finally:
+        # A second Ctrl-C must not cut the clean-up short and leave the node running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        print("stopping the gateway and the node", file=sys.stderr, flush=True)
+        local.stop()
+
+
+@app.command()
+def status(
+    rpc_url: str = typer.Option("http://127.0.0.1:8545", envvar="LEDGER_RPC_URL",
+                                help="JSON-RPC endpoint of the chain"),
+    mirror_db: str = typer.Option(None, envvar="LEDGER_MIRROR_DB", help="the mirror's database (SQLite file or URL)"),
+    gateway_url: str = typer.Option(None, envvar="LEDGER_GATEWAY_URL", help="the gateway's base URL"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of lines"),
+) -> None:
+    """Show the chain's head, the mirror's block and lag, and the gateway's /ready; exit 1 if any is not fine."""
+    import json
+
+    from rich.markup import escape
+
+    from .status import stack_status
+
+    report = stack_status(rpc_url, mirror_db=mirror_db, gateway_url=gateway_url)
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        for part in ("chain", "mirror", "gateway"):
+            entry = report.get(part)
+            if entry is None:
+                continue
+            mark = "[green]ok[/green]  " if entry["ok"] else "[red]FAIL[/red]"
+            console.print(f"{mark} {part:<8} {escape(entry['summary'])}", highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if report["ok"] else 1)
 
 
 @app.command("compile")

@@ -26,7 +26,7 @@ from eth_account.signers.local import LocalAccount
 
 from .chain import Chain
 from .deploy import Deployment, deploy, deploy_settlement_token
-from .exceptions import NodeError
+from .exceptions import ConfigurationError, NodeError
 from .node import DEV_MNEMONIC, LocalNode, free_port
 
 
@@ -93,12 +93,18 @@ class LocalStack:
         """Start the node, deploy, serve the gateway and wait until its /ready answers 200.
 
         Raises:
+            ConfigurationError: the directory holds an earlier stack's databases.
             NodeError: the node did not start, or the gateway was not ready within `timeout`.
         """
         if self.directory is None:
             self._tmp = Path(tempfile.mkdtemp(prefix="ledger-stack-"))
             self.directory = self._tmp
         self.directory.mkdir(parents=True, exist_ok=True)
+        stale = [name for name in ("mirror.db", "gateway.db") if (self.directory / name).exists()]
+        if stale:
+            # They belong to another chain (the node starts empty) and another master secret.
+            raise ConfigurationError(f"{self.directory} already holds {', '.join(stale)} of an earlier stack: "
+                                     "remove them or choose another directory")
         self.port = self.port or free_port()
         self.operator_token = self.operator_token or secrets.token_urlsafe(24)
         try:
