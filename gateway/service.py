@@ -117,6 +117,9 @@ class Gateway:
         """Wait until the mirror has applied block `number` (read-your-writes)."""
         timeout = self.settings.write_timeout
         if self.mirror is not None:
+            cursor = self.mirror.cursor
+            if cursor is None or cursor.number < number:
+                self.mirror.poke()  # the block is mined: no need to wait for the next poll
             return self.mirror.wait_for_block(number, timeout)
         return self.reader.wait_for_block(number, timeout)
 

@@ -1,10 +1,19 @@
-"""A connection to an EVM JSON-RPC endpoint that signs locally and waits for receipts fast."""
+"""A connection to an EVM JSON-RPC endpoint that signs locally and sends through a pipeline.
+
+Many threads may send at once (the gateway does): their transactions meet in one background
+`Pipeline`, which checks (eth_estimateGas), numbers, signs and sends them in JSON-RPC batches
+and collects their receipts in batches. A transaction then costs a share of three HTTP round
+trips instead of five or more of its own, and web3.py's middleware is out of the hot path.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
@@ -15,11 +24,17 @@ from web3.exceptions import TransactionNotFound
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from .errors import ErrorDecoder
-from .exceptions import ChainError, NodeError, TransactionReverted
+from .exceptions import ChainError, LedgerError, NodeError, TransactionReverted
+from .logs import LogDecoder
+from .rpc import Rpc
 from .types import Event, Receipt
+
+log = logging.getLogger("ledger.chain")
 
 #: Gas limit = estimate × this, so a transaction mined a little later still fits.
 GAS_MARGIN = 1.25
+#: The most transactions the pipeline checks and sends in one round.
+MAX_ROUND = 256
 
 
 class Chain:
@@ -39,13 +54,17 @@ class Chain:
             self.chain_id = self.w3.eth.chain_id
         except Exception as error:  # requests' and web3's connection errors alike
             raise NodeError(f"no EVM node answers at {url}: {error}") from error
+        self.request_timeout = request_timeout
         self._nonces: dict[str, int] = {}
         self._nonce_lock = threading.Lock()
-        self._sender_locks: dict[str, threading.Lock] = {}
         self._fee_cache: tuple[float, int] | None = None
         self._abis: list[list[dict]] = []
         self.errors = ErrorDecoder([])
         self._events: dict[tuple[str, bytes], tuple[str, Any]] = {}
+        self._contracts: list[tuple[str, str, list[dict]]] = []
+        self._logs = LogDecoder([])
+        self._pipeline: Pipeline | None = None
+        self._pipeline_lock = threading.Lock()
 
     # -- registration of our contracts ---------------------------------------------------------
 
@@ -57,6 +76,8 @@ class Chain:
             abi = event.abi
             topic = bytes(Web3.keccak(text=f"{abi['name']}({','.join(i['type'] for i in abi['inputs'])})"))
             self._events[(contract.address.lower(), topic)] = (name, event())
+        self._contracts.append((name, contract.address, contract.abi))
+        self._logs = LogDecoder(self._contracts)
 
     # -- sending ---------------------------------------------------------------------------------
 
@@ -64,46 +85,53 @@ class Chain:
         """Sign `fn` as `sender`, send it, wait for it to be mined and return its receipt.
 
         A refusal surfaces before anything is sent: the gas estimate runs the call and a revert
-        is raised as the contract's custom error (ledger.exceptions).
+        is raised as the contract's custom error (ledger.exceptions). Safe from many threads.
 
         Raises:
             TransactionReverted: the call reverts (a ContractError subclass where decodable).
             ChainError: the node refused or lost the transaction.
         """
-        built = fn.build_transaction({
-            "from": sender.address, "chainId": self.chain_id, "nonce": 0, "gas": 1,
-            "maxFeePerGas": 1, "maxPriorityFeePerGas": 0,
-        })
-        call = {"from": sender.address, "data": built["data"]}
-        if built.get("to"):
-            call["to"] = built["to"]
-        with self.errors.translating():
-            limit = gas or int(self.w3.eth.estimate_gas(call) * GAS_MARGIN)
-        tx = {**call, "chainId": self.chain_id, "gas": limit, **self._fees()}
-        return self.wait(self._send(sender, tx), replay=call)
+        if isinstance(fn, ContractConstructor):
+            data = fn.build_transaction({
+                "from": sender.address, "chainId": self.chain_id, "nonce": 0, "gas": 1,
+                "maxFeePerGas": 1, "maxPriorityFeePerGas": 0,
+            })["data"]
+            call = {"from": sender.address, "data": data}
+        else:
+            call = {"from": sender.address, "to": fn.address, "data": fn._encode_transaction_data()}
+        return self._submit(sender, call, gas)
 
     def send_value(self, sender: LocalAccount, to: str, wei: int) -> Receipt:
         """Send `wei` of the chain's native currency (gas money) from `sender` to `to`.
 
-        Shares the sender's nonce counter and lock with transact(), so the two never collide.
+        Shares the sender's nonce counter with transact(), so the two never collide.
         """
-        tx = {"from": sender.address, "to": to, "value": wei, "chainId": self.chain_id, "gas": 21_000,
-              **self._fees()}
-        return self.wait(self._send(sender, tx))
+        return self._submit(sender, {"from": sender.address, "to": to, "value": hex(wei)}, 21_000)
 
-    def _send(self, sender: LocalAccount, tx: dict) -> bytes:
-        """Number, sign and send `tx` under the sender's lock; return its hash."""
-        with self._sender_lock(sender.address):
-            tx["nonce"] = self._next_nonce(sender.address)
-            signed = sender.sign_transaction(tx)
-            try:
-                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            except Exception as error:
-                self._forget_nonce(sender.address)
-                raise ChainError(f"node refused the transaction from {sender.address}: {error}") from error
+    def _submit(self, sender: LocalAccount, call: dict, gas: int | None, timeout: float = 120.0) -> Receipt:
+        raw = self.pipeline.submit(sender, call, gas, timeout)
+        receipt = self._raw_receipt(raw)
+        if raw["status"] != "0x1":
+            raise self._revert_reason(raw["transactionHash"], int(raw["blockNumber"], 16), call)
+        return receipt
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The background sender, started on first use."""
+        with self._pipeline_lock:
+            if self._pipeline is None or self._pipeline.closed:
+                self._pipeline = Pipeline(self)
+            return self._pipeline
+
+    def close(self) -> None:
+        """Stop the pipeline (transactions still in it fail with ChainError)."""
+        with self._pipeline_lock:
+            if self._pipeline is not None:
+                self._pipeline.close()
 
     def wait(self, tx_hash: bytes | str, *, timeout: float = 120.0, replay: dict | None = None) -> Receipt:
-        """Wait until `tx_hash` is mined; raise its revert reason if it failed."""
+        """Wait until `tx_hash` (sent by someone else, e.g. a self-signed transaction) is mined;
+        raise its revert reason if it failed."""
         delay = 0.0
         deadline = time.monotonic() + timeout
         while True:
@@ -117,10 +145,11 @@ class Chain:
                 delay = min(max(delay * 2, 0.005), 0.2)
         receipt = self.receipt(raw)
         if raw["status"] != 1:
-            raise self._revert_reason(raw, replay)
+            raise self._revert_reason(Web3.to_hex(raw["transactionHash"]), raw["blockNumber"], replay)
         return receipt
 
     def receipt(self, raw: Any) -> Receipt:
+        """A web3-formatted receipt as a Receipt."""
         return Receipt(
             tx_hash=Web3.to_hex(raw["transactionHash"]),
             block_number=raw["blockNumber"],
@@ -130,28 +159,41 @@ class Chain:
             contract_address=raw.get("contractAddress"),
         )
 
+    def _raw_receipt(self, raw: dict[str, Any]) -> Receipt:
+        """A receipt as the node sent it (hex JSON), with our contracts' events decoded."""
+        decode = self._logs.decode
+        return Receipt(
+            tx_hash=raw["transactionHash"],
+            block_number=int(raw["blockNumber"], 16),
+            block_hash=raw["blockHash"],
+            gas_used=int(raw["gasUsed"], 16),
+            events=[e for e in map(decode, raw["logs"]) if e is not None],
+            contract_address=Web3.to_checksum_address(raw["contractAddress"]) if raw.get("contractAddress") else None,
+        )
+
     def decode_logs(self, logs: Iterable[Any]) -> list[Event]:
-        """Decode the logs of our registered contracts; others are skipped."""
+        """Decode web3-formatted logs of our registered contracts (web3's process_log); others
+        are skipped. The pipeline decodes raw logs with ledger.logs instead (same events, faster)."""
         events = []
-        for log in logs:
-            if not log["topics"]:
+        for log_ in logs:
+            if not log_["topics"]:
                 continue
-            key = (log["address"].lower(), bytes(log["topics"][0]))
+            key = (log_["address"].lower(), bytes(log_["topics"][0]))
             found = self._events.get(key)
             if found is None:
                 continue
             name, event = found
-            data = event.process_log(log)
+            data = event.process_log(log_)
             events.append(
                 Event(
                     name=data["event"],
                     args=dict(data["args"]),
-                    address=log["address"],
+                    address=log_["address"],
                     contract=name,
-                    block_number=log["blockNumber"],
-                    block_hash=Web3.to_hex(log["blockHash"]),
-                    tx_hash=Web3.to_hex(log["transactionHash"]),
-                    log_index=log["logIndex"],
+                    block_number=log_["blockNumber"],
+                    block_hash=Web3.to_hex(log_["blockHash"]),
+                    tx_hash=Web3.to_hex(log_["transactionHash"]),
+                    log_index=log_["logIndex"],
                 )
             )
         return events
@@ -164,41 +206,32 @@ class Chain:
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _sender_lock(self, address: str) -> threading.Lock:
-        with self._nonce_lock:
-            return self._sender_locks.setdefault(address, threading.Lock())
-
-    def _next_nonce(self, address: str) -> int:
-        with self._nonce_lock:
-            if address not in self._nonces:
-                self._nonces[address] = self.w3.eth.get_transaction_count(address, "pending")
-            nonce = self._nonces[address]
-            self._nonces[address] = nonce + 1
-            return nonce
-
     def _forget_nonce(self, address: str) -> None:
         """After a failed send, re-read the nonce from the node next time."""
         with self._nonce_lock:
             self._nonces.pop(address, None)
 
-    def _fees(self) -> dict[str, int]:
+    def _fees(self, rpc: Rpc) -> dict[str, int]:
         """EIP-1559 fees from the latest base fee (cached for a second)."""
         now = time.monotonic()
         if self._fee_cache is None or now - self._fee_cache[0] > 1.0:
-            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
-            self._fee_cache = (now, base if base is not None else -1)
+            raw = rpc.call("eth_getBlockByNumber", "latest", False).get("baseFeePerGas")
+            self._fee_cache = (now, int(raw, 16) if raw is not None else -1)
         base = self._fee_cache[1]
         if base < 0:  # a pre-London chain
-            return {"gasPrice": self.w3.eth.gas_price}
+            return {"gasPrice": int(rpc.call("eth_gasPrice"), 16)}
         tip = 1_000_000_000 if base else 0
         return {"maxFeePerGas": 2 * base + tip + 1_000_000_000, "maxPriorityFeePerGas": tip}
 
-    def _revert_reason(self, raw: Any, replay: dict | None) -> TransactionReverted:
-        tx_hash = Web3.to_hex(raw["transactionHash"])
+    def _revert_reason(self, tx_hash: str, block: int, replay: dict | None) -> TransactionReverted:
+        """Why a mined transaction failed: its call replayed on the state it ran on."""
         if replay:
+            call = dict(replay)
+            if isinstance(call.get("value"), str):
+                call["value"] = int(call["value"], 16)
             try:
                 with self.errors.translating():
-                    self.w3.eth.call(replay, raw["blockNumber"] - 1)
+                    self.w3.eth.call(call, block - 1)
             except TransactionReverted as error:
                 error.tx_hash = tx_hash
                 return error
@@ -209,3 +242,192 @@ class Chain:
     def new_account(self) -> LocalAccount:
         """A fresh random key (not funded)."""
         return Account.create()
+
+
+@dataclass(eq=False)
+class _Job:
+    """One transaction on its way through the pipeline."""
+
+    sender: LocalAccount
+    call: dict[str, Any]
+    gas: int | None
+    deadline: float
+    done: threading.Event = field(default_factory=threading.Event)
+    receipt: dict[str, Any] | None = None
+    error: BaseException | None = None
+    tx_hash: str | None = None
+
+    def finish(self, receipt: dict[str, Any] | None = None, error: BaseException | None = None) -> None:
+        self.receipt, self.error = receipt, error
+        self.done.set()
+
+
+class Pipeline:
+    """Sends the transactions of many threads in rounds, one background thread per Chain.
+
+    A round takes the waiting transactions (at most one per sender, so a refused send never
+    leaves a later nonce of the same sender stranded behind a gap), and in one batch each:
+    estimates their gas (a revert fails that transaction alone, with the contract's error,
+    before anything is sent) together with the nonces of senders not seen before; then signs
+    them and sends them in one batch. Receipts of everything sent are polled in one batch per
+    round. Callers block in submit() until their own receipt arrives.
+    """
+
+    def __init__(self, chain: Chain):
+        self.chain = chain
+        self.rpc = Rpc(chain.url, timeout=chain.request_timeout)
+        self.closed = False
+        self._queue: deque[_Job] = deque()
+        self._pending: dict[str, _Job] = {}
+        self._wake = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="ledger-pipeline", daemon=True)
+        self._thread.start()
+
+    def submit(self, sender: LocalAccount, call: dict[str, Any], gas: int | None, timeout: float) -> dict[str, Any]:
+        """Send `call` as `sender` and return its raw receipt (hex JSON) once mined.
+
+        Raises:
+            TransactionReverted: the gas estimate reverted (nothing was sent).
+            ChainError: the node refused the transaction, or it was not mined within `timeout`.
+        """
+        job = _Job(sender, call, gas, time.monotonic() + timeout)
+        with self._wake:
+            if self.closed:
+                raise ChainError("the chain connection is closed")
+            self._queue.append(job)
+            self._wake.notify()
+        if not job.done.wait(timeout + 5):
+            raise ChainError(f"transaction from {sender.address} not mined within {timeout:.0f}s")
+        if job.error is not None:
+            raise job.error
+        return job.receipt
+
+    def close(self) -> None:
+        with self._wake:
+            self.closed = True
+            self._wake.notify()
+        self._thread.join(5)
+        self.rpc.close()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        idle = 0.0  # how long to wait before polling receipts again when nothing new arrives
+        while True:
+            with self._wake:
+                if not self._queue and not self.closed:
+                    self._wake.wait(idle if self._pending else None)
+                if self.closed:
+                    self._fail_all(ChainError("the chain connection was closed before the transaction was mined"))
+                    return
+                jobs = self._take()
+            try:
+                if jobs:
+                    self._dispatch(jobs)
+                progressed = self._poll() if self._pending else False
+            except BaseException as error:  # never let the thread die with callers waiting
+                log.exception("transaction pipeline round failed")
+                for job in jobs:
+                    if not job.done.is_set():
+                        job.finish(error=ChainError(f"sending failed: {error}"))
+                progressed = False
+            idle = 0.0 if progressed or jobs else min(max(idle * 2, 0.001), 0.02)
+
+    def _take(self) -> list[_Job]:
+        """The next round: the first waiting job of each sender, in arrival order."""
+        jobs, senders, rest = [], set(), deque()
+        while self._queue and len(jobs) < MAX_ROUND:
+            job = self._queue.popleft()
+            if job.sender.address in senders:
+                rest.append(job)
+            else:
+                senders.add(job.sender.address)
+                jobs.append(job)
+        rest.extend(self._queue)
+        self._queue = rest
+        return jobs
+
+    def _fail_all(self, error: ChainError) -> None:
+        for job in [*self._queue, *self._pending.values()]:
+            job.finish(error=error)
+        self._queue.clear()
+        self._pending.clear()
+
+    def _dispatch(self, jobs: list[_Job]) -> None:
+        chain = self.chain
+        with chain._nonce_lock:
+            unknown = sorted({j.sender.address for j in jobs} - chain._nonces.keys())
+        estimating = [j for j in jobs if j.gas is None]
+        try:
+            replies = self.rpc.batch_replies(
+                [("eth_estimateGas", [j.call]) for j in estimating]
+                + [("eth_getTransactionCount", [a, "pending"]) for a in unknown]
+            )
+            fees = chain._fees(self.rpc)
+        except LedgerError as error:
+            for job in jobs:
+                job.finish(error=NodeError(f"the node did not answer: {error}"))
+            return
+        for job, reply in zip(estimating, replies, strict=False):
+            if "error" in reply:
+                job.finish(error=chain.errors.from_rpc(reply["error"]))
+            else:
+                job.gas = int(int(reply["result"], 16) * GAS_MARGIN)
+        with chain._nonce_lock:
+            for address, reply in zip(unknown, replies[len(estimating):], strict=True):
+                if "error" not in reply:
+                    chain._nonces.setdefault(address, int(reply["result"], 16))
+        ready = [j for j in jobs if not j.done.is_set()]
+        signed = []
+        for job in ready:
+            with chain._nonce_lock:
+                nonce = chain._nonces.get(job.sender.address)
+                if nonce is None:
+                    job.finish(error=NodeError(f"the node did not give the nonce of {job.sender.address}"))
+                    continue
+                chain._nonces[job.sender.address] = nonce + 1
+            tx = {"chainId": chain.chain_id, "nonce": nonce, "gas": job.gas, **fees,
+                  "value": int(job.call.get("value", "0x0"), 16), "data": job.call.get("data", "0x")}
+            if job.call.get("to"):
+                tx["to"] = job.call["to"]
+            raw = job.sender.sign_transaction(tx).raw_transaction
+            signed.append((job, "0x" + bytes(raw).hex()))
+        if not signed:
+            return
+        try:
+            replies = self.rpc.batch_replies([("eth_sendRawTransaction", [raw]) for _, raw in signed])
+        except LedgerError as error:
+            # Unknown whether the node took them: re-read every nonce, let the callers retry.
+            for job, _ in signed:
+                chain._forget_nonce(job.sender.address)
+                job.finish(error=NodeError(f"sending to the node failed; the transaction may or may not "
+                                           f"have been received: {error}"))
+            return
+        for (job, _), reply in zip(signed, replies, strict=True):
+            if "error" in reply:
+                chain._forget_nonce(job.sender.address)
+                message = reply["error"].get("message", reply["error"])
+                job.finish(error=ChainError(f"node refused the transaction from {job.sender.address}: {message}"))
+            else:
+                job.tx_hash = reply["result"]
+                self._pending[job.tx_hash] = job
+
+    def _poll(self) -> bool:
+        """Collect the receipts that arrived; whether any did."""
+        hashes = list(self._pending)
+        try:
+            replies = self.rpc.batch_replies([("eth_getTransactionReceipt", [h]) for h in hashes])
+        except LedgerError as error:
+            log.warning("polling receipts failed: %s", error)
+            replies = [{"result": None}] * len(hashes)
+        now, progressed = time.monotonic(), False
+        for tx_hash, reply in zip(hashes, replies, strict=True):
+            job = self._pending[tx_hash]
+            if reply.get("result"):
+                del self._pending[tx_hash]
+                job.finish(receipt=reply["result"])
+                progressed = True
+            elif now > job.deadline:
+                del self._pending[tx_hash]
+                job.finish(error=ChainError(f"transaction {tx_hash} not mined in time"))
+        return progressed

@@ -63,6 +63,18 @@ class ErrorDecoder:
             f"reverted without a known reason (data {hex_data or 'empty'})", tx_hash=tx_hash, data=hex_data
         )
 
+    def from_rpc(self, error: dict[str, Any]) -> exc.ChainError:
+        """The exception for a raw JSON-RPC error object (e.g. eth_estimateGas's reply)."""
+        data: Any = error.get("data")
+        if isinstance(data, dict):  # Ganache: {"hash": ..., "programCounter": ..., "result": "0x..."}
+            data = data.get("data") or data.get("result")
+        message = str(error.get("message", ""))
+        if isinstance(data, str) and _to_bytes(data):
+            return self.decode(data)
+        if "revert" in message.lower():
+            return self.decode(None)
+        return exc.ChainError(f"node refused the request: {message} (code {error.get('code')})")
+
     @contextlib.contextmanager
     def translating(self) -> Iterator[None]:
         """Re-raise web3's revert errors inside the block as ledger exceptions."""

@@ -16,7 +16,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
-from ..types import Event
+from .types import Event
 
 
 @lru_cache(maxsize=65_536)

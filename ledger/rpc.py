@@ -1,7 +1,8 @@
-"""A lean JSON-RPC client for the mirror: raw hex results, batches, and typed errors.
+"""A lean JSON-RPC client: raw hex results, batches, and typed errors.
 
 web3.py wraps every log in AttributeDicts and HexBytes; at tens of thousands of logs that costs
-more than the SQL. The mirror reads raw JSON instead and decodes only our own events.
+more than the SQL (the mirror) or the signing (the chain's transaction pipeline). These read raw
+JSON instead and decode only our own events (ledger.logs).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import requests
 
-from ..exceptions import NodeError
+from .exceptions import NodeError
 
 #: Phrases providers use when an eth_getLogs range or result is too large (Geth, Besu, Erigon,
 #: Alchemy, Infura, QuickNode, ...). Matched case-insensitively.
@@ -85,7 +86,21 @@ class Rpc:
         return reply["result"]
 
     def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
-        """Several requests in one HTTP round trip; their results in order."""
+        """Several requests in one HTTP round trip; their results in order.
+
+        Raises:
+            RpcError: the first request that failed.
+        """
+        results = []
+        for (method, _), reply in zip(calls, self.batch_replies(calls), strict=True):
+            if "error" in reply:
+                raise RpcError(method, reply["error"])
+            results.append(reply["result"])
+        return results
+
+    def batch_replies(self, calls: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
+        """Several requests in one HTTP round trip; each one's reply ({"result": ...} or
+        {"error": {...}}) in order, so one failure does not hide the others' results."""
         if not calls:
             return []
         first = next(self._ids)
@@ -96,15 +111,8 @@ class Rpc:
         if isinstance(replies, dict):  # a node that refuses batches answers with one error
             raise RpcError("batch", replies.get("error", {"message": str(replies)}))
         by_id = {r.get("id"): r for r in replies}
-        results = []
-        for i, (method, _) in enumerate(calls):
-            reply = by_id.get(first + i)
-            if reply is None:
-                raise RpcError(method, {"message": "missing from the batch reply"})
-            if "error" in reply:
-                raise RpcError(method, reply["error"])
-            results.append(reply["result"])
-        return results
+        missing = {"error": {"message": "missing from the batch reply"}}
+        return [by_id.get(first + i, missing) for i in range(len(calls))]
 
     def chain_id(self) -> int:
         return int(self.call("eth_chainId"), 16)

@@ -9,7 +9,7 @@ from typing import Any
 from ..compiler import compile_project
 from ..deploy import Deployment
 from ..exceptions import DeploymentError
-from ..mirror.decode import LogDecoder
+from ..logs import LogDecoder
 from ..types import Event
 from .model import CHECKS, Discrepancy
 from .proof import lineage_proof

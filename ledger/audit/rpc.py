@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..mirror.rpc import Rpc, RpcError
+from ..rpc import Rpc, RpcError
 
 #: eth_calls per HTTP request.
 CALL_BATCH = 1_000

@@ -38,10 +38,10 @@ from ..deploy import Deployment
 from ..exceptions import LedgerError, NodeError
 from ..types import Event
 from . import db as dbmod
-from .decode import LogDecoder
+from ..logs import LogDecoder
 from .handlers import HANDLERS, TIMED
 from .models import EventLog, MirrorBlock, MirrorCursor, MirrorJournal
-from .rpc import Header, Rpc, RpcError
+from ..rpc import Header, Rpc, RpcError
 from .store import Store, decode_image, decode_key
 
 log = logging.getLogger("ledger.mirror")
@@ -131,6 +131,7 @@ class Mirror:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self.error: BaseException | None = None
         #: Called after each commit with the new cursor (the benchmark measures latency with it).
         self.on_commit: Callable[[BlockRef], None] | None = None
@@ -243,7 +244,12 @@ class Mirror:
                 progressed = False
                 self._stop.wait(1.0)
             if not progressed:
-                self._stop.wait(self.poll_interval)
+                self._wake.wait(self.poll_interval)
+                self._wake.clear()
+
+    def poke(self) -> None:
+        """Look at the head now rather than at the next poll (e.g. a transaction was just mined)."""
+        self._wake.set()
 
     def start(self) -> Mirror:
         """Follow the head in a background thread."""
@@ -264,6 +270,7 @@ class Mirror:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()

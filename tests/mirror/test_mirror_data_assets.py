@@ -27,7 +27,7 @@ from ledger.mirror import (
     make_engine,
     migrate,
 )
-from ledger.mirror.decode import LogDecoder
+from ledger.logs import LogDecoder
 from ledger.mirror.follower import contracts_of
 from ledger.mirror.handlers import HANDLERS, TIMED
 from ledger.mirror.store import Store

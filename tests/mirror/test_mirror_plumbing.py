@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from ledger.mirror import MirrorCursor, ValueAllowance, make_engine, migrate
 from ledger.mirror.models import TABLE_NAMES, SQLModel
-from ledger.mirror.rpc import Rpc, RpcError
+from ledger.rpc import Rpc, RpcError
 from ledger.mirror.store import Store
 
 
