@@ -374,8 +374,7 @@ def _deals_table(api: Api, console: Console, reader: Party, offer_ids: list[int]
 
 def _audit_table(console: Console, report: dict) -> None:
     table = Table(title=f"Audit at block {report['block']['number']} (GET /v1/audit?mirror=true)",
-                  caption="chain events → rebuilt state, checked against the contracts' views, the SQL mirror "
-                          "and the stored documents")
+                  caption="events → rebuilt state, against views, mirror and stored documents")
     table.add_column("check", no_wrap=True)
     table.add_column("status")
     table.add_column("discrepancies", justify="right")
