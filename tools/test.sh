@@ -29,6 +29,9 @@ bash tools/slither.sh || status=1
 source tools/postgres.sh
 trap pg_stop EXIT
 pg_start || echo "=== PostgreSQL did not start: the mirror's PostgreSQL cases will not pass ===" >&2
+# Debian's chromium for the explorer's browser tests (tools/chromium.sh; they fail in CI without it).
+source tools/chromium.sh
+chromium_install || echo "=== chromium could not be installed: the explorer's browser tests will not pass ===" >&2
 LEDGER_NODE=anvil run_pytest "Anvil, whole suite" || status=1
 LEDGER_NODE=ganache run_pytest "Ganache, contract tests" tests/contracts || status=1
 exit $status

@@ -135,3 +135,18 @@ def test_the_page_is_self_contained(ew):
         r = gw.client.get(f"/explorer/{name}")
         assert r.status_code == 200 and "https://" not in r.text and "//cdn" not in r.text
     assert gw.client.get("/explorer/secrets.py").status_code == 404
+
+
+def test_value_moved_into_an_existing_voucher_and_a_merge_are_moved_edges(gw):
+    issued = gw.issue(10_000)
+    rid, root = issued["receivable_id"], issued["token_id"]
+    x = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier2.address, "value": "3000"}).json()["token_id"]
+    y = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier1.address, "value": "2000"}).json()["token_id"]
+    assert gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer-value", {"to_token_id": x, "value": "500"}).status_code == 200
+    assert gw.post(gw.tier1, f"/v1/vouchers/{y}/merge", {"into_token_id": root}).status_code == 200
+    g = gw.get(gw.auditor, f"/v1/explorer/receivables/{rid}").json()
+    assert {(e["from"], e["to"], e["kind"], e["value"]) for e in g["edges"]} == {
+        (root, x, "split", "3000"), (root, y, "split", "2000"), (root, x, "moved", "500"), (y, root, "moved", "2000")}
+    nodes = {n["token_id"]: n for n in g["nodes"]}
+    assert nodes[y]["status"] == "BURNED" and nodes[x]["value"] == "3500" and nodes[x]["created_value"] == "3000"
+    assert nodes[root]["value"] == "6500"

@@ -218,15 +218,16 @@ def receivable_graph(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -
             claimed[c.token_id] = claimed.get(c.token_id, 0) + c.amount
         moves = _moves(s, r, [v.token_id for v in vouchers])
         created: dict[int, int] = {}  # the value a voucher was created with (its first TransferValue)
-        edges: dict[tuple[int, int], dict] = {}
+        edges: dict[tuple[int, int, str], dict] = {}
         for m in moves:
             first = m["to"] not in created
             if first:
                 created[m["to"]] = m["value"]
             if not m["from"] or not (m["from"] in shown_ids and m["to"] in shown_ids):
                 continue
-            edge = edges.setdefault((m["from"], m["to"]), {
-                "from": m["from"], "to": m["to"], "value": 0, "kind": "split" if first else "moved",
+            kind = "split" if first else "moved"
+            edge = edges.setdefault((m["from"], m["to"], kind), {
+                "from": m["from"], "to": m["to"], "value": 0, "kind": kind,
                 "block_number": m["block_number"], "tx_hash": m["tx_hash"]})
             edge["value"] += m["value"]
         nodes = []

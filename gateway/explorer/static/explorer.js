@@ -16,7 +16,7 @@ function el(tag, attrs, ...children) {
     else if (k === "onclick") node.addEventListener("click", v);
     else node.setAttribute(k, v);
   }
-  for (const c of children.flat()) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat(Infinity)) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
 
@@ -30,6 +30,8 @@ function svg(tag, attrs, text) {
 function fmt(amount) {  // amounts are decimal strings in the currency's smallest unit
   try { return BigInt(amount).toLocaleString("en-US"); } catch (e) { return String(amount); }
 }
+
+function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + "…" : text; }
 
 function short(hex) { return hex ? hex.slice(0, 6) + "…" + hex.slice(-4) : "—"; }
 
@@ -84,7 +86,7 @@ async function api(path) {
 
 function view(...children) {
   const main = $("view");
-  main.replaceChildren(...children.flat());
+  main.replaceChildren(...children.flat(Infinity));
 }
 
 // -- routes: #/receivable/1, #/voucher/7, #/party/0x…, #/search/… ------------------------------
@@ -198,14 +200,16 @@ function drawTree(nodes, edges) {
                         "data-holder": n.holder, "data-status": n.status, "data-tier": p.depth + 1,
                         "data-factored": n.factored ? "true" : "false", tabindex: 0});
     g.addEventListener("click", () => { location.hash = `#/voucher/${n.token_id}`; });
+    const title = names[n.holder] || short(n.holder);
     let note = "";
-    if (n.factored) note = `factored to ${who(n.factored.financier)}${n.factored.recourse ? " (recourse)" : ""}`;
+    if (n.factored) note = `factored → ${names[n.factored.financier] || short(n.factored.financier)}` +
+                           (n.factored.recourse ? " (recourse)" : "");
     else if (n.offers.some((o) => o.state === "OPEN")) note = "offered for factoring";
     if (BigInt(n.paid) > 0n) note += `${note ? " · " : ""}claimed ${fmt(n.paid)}`;
     g.append(svg("rect", {width: W, height: H, rx: 6}),
-             svg("text", {class: "title", x: 8, y: 17}, `#${n.token_id} · ${who(n.holder)}`.slice(0, 34)),
-             svg("text", {x: 8, y: 35}, `${fmt(n.value)} · ${n.status}`),
-             svg("text", {class: "sub", x: 8, y: 53}, note.slice(0, 38)));
+             svg("text", {class: "title", x: 8, y: 17}, clip(`#${n.token_id} · ${title}`, 30)),
+             svg("text", {x: 8, y: 35}, clip(`${fmt(n.value)} · ${n.status}`, 32)),
+             svg("text", {class: "sub", x: 8, y: 53}, clip(note, 36)));
     g.append(svg("title", {}, `voucher #${n.token_id}, held by ${who(n.holder)}: value ${fmt(n.value)}, ` +
                  `paid out ${fmt(n.paid)}, ${n.status}${note ? "; " + note : ""}`));
     root.append(g);
