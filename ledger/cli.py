@@ -23,7 +23,9 @@ def demo(node: str = typer.Option(None, help="anvil (default) or ganache; also $
     try:
         run(Console(width=max(console.width, 110)), node)
     except DemoError as error:
-        console.print(f"[red]The demo stopped:[/red] {error}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        console.print(f"[red]The demo stopped:[/red] {escape(str(error))}", highlight=False)
         raise typer.Exit(1) from None
 
 

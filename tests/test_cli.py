@@ -155,3 +155,16 @@ def test_a_stack_refuses_a_directory_with_an_earlier_stacks_databases(tmp_path):
     with pytest.raises(ConfigurationError, match="already holds mirror.db of an earlier stack"):
         stack.start()
     assert stack.node is None and stack._thread is None  # refused before starting anything
+
+
+def test_a_failed_demo_says_why_and_exits_1(monkeypatch):
+    import ledger.demo as demo
+
+    def refused(*_args, **_kwargs):
+        raise demo.DemoError('POST /v1/offers as Bank A answered 409: {"error": "[FactoringOfferNotOpen]"}')
+
+    monkeypatch.setattr(demo, "run", refused)
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 1
+    assert "The demo stopped: POST /v1/offers as Bank A answered 409" in result.output
+    assert "[FactoringOfferNotOpen]" in result.output  # shown as text, not taken for rich markup

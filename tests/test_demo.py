@@ -56,3 +56,20 @@ def test_the_demo_walks_the_lifecycle_through_the_gateway_and_every_unit_is_paid
     for url in urls:
         with pytest.raises(httpx.ConnectError):
             httpx.get(url, timeout=2)
+
+
+def test_a_refused_call_stops_the_demo_with_the_gateways_answer_and_stops_the_stack(monkeypatch):
+    import ledger.demo as demo
+
+    seen = {}
+
+    def refused_story(api, stack, console):
+        seen.update(gateway=stack.url, node=stack.rpc_url)
+        api.post(None, "/v1/parties", {"name": "nobody", "roles": ["OPERATOR_ROLE"]})
+
+    monkeypatch.setattr(demo, "_story", refused_story)
+    with pytest.raises(demo.DemoError, match=r"POST /v1/parties as operator answered 422: .*InvalidInput"):
+        run(Console(file=io.StringIO()), node_kind())
+    for url in seen.values():
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(url, timeout=2)
