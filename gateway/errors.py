@@ -21,8 +21,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
-from ledger.exceptions import ChainError, ContractError, LedgerError, TransactionReverted
+from ledger.exceptions import ChainError, ContractError, LedgerError, NodeError, TransactionReverted
 
 log = logging.getLogger("gateway")
 
@@ -150,6 +151,11 @@ def response_of(error: Exception) -> tuple[int, dict[str, Any]]:
         return 409, {"error": "TransactionReverted", "detail": str(error), "tx_hash": error.tx_hash}
     if isinstance(error, ChainError):
         return 502, {"error": "ChainUnavailable", "detail": "the chain did not answer as expected"}
+    if isinstance(error, NodeError):
+        return 503, {"error": "ChainUnavailable", "detail": "the chain node does not answer; retry later"}
+    if isinstance(error, DBAPIError):
+        # The gateway's or the mirror's database is away (stopped, locked, unreachable).
+        return 503, {"error": "DatabaseUnavailable", "detail": "the database does not answer; retry later"}
     if isinstance(error, TimeoutError):
         return 503, {"error": "MirrorUnavailable", "detail": str(error)}
     if isinstance(error, LedgerError):
@@ -163,6 +169,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     @app.exception_handler(LedgerError)
     @app.exception_handler(TimeoutError)
+    @app.exception_handler(DBAPIError)
     async def _ledger(request: Request, error: Exception) -> JSONResponse:
         status, body = response_of(error)
         if status >= 500:

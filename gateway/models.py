@@ -43,6 +43,23 @@ class IdempotencyRecord(SQLModel, table=True):
     status_code: int | None = None
     response: str | None = None  # JSON
     created_at: float = Field(default_factory=time.time)
+    #: The gateway instance running the write (None: nobody; a retry may take it over).
+    owner: str | None = Field(default=None, max_length=64)
+    #: A block before any transaction of the write: where a takeover looks for them.
+    start_block: int | None = None
+    #: JSON list of the transactions the write sent, each recorded before it was sent:
+    #: {"sender", "to", "data", "value", "tx_hash" (once known)}.
+    steps: str | None = None
+
+
+class GatewayInstance(SQLModel, table=True):
+    """A running gateway process and when it last said so (its heartbeat): a pending write whose
+    owner has gone silent was cut off by a crash, and a retry may take it over."""
+
+    __tablename__ = "gateway_instance"
+
+    id: str = Field(primary_key=True, max_length=64)
+    seen_at: float = Field(default_factory=time.time)
 
 
 class Document(SQLModel, table=True):

@@ -30,13 +30,15 @@ from ledger.types import Receipt
 from . import errors
 from .config import Settings
 from .crypto import APPRAISAL_REPORTS, DOCUMENTS, PARTY_KEYS, KeyBox, hash_api_key, new_api_key
-from .models import AppraisalReport, Document, IdempotencyRecord, Party
+from .idempotency import Idempotent, Journal, JournaledChain
+from .models import AppraisalReport, Document, GatewayInstance, IdempotencyRecord, Party
 
 log = logging.getLogger("gateway")
 
 #: Roles the operator may give a party through the gateway (OPERATOR stays with the platform).
 GRANTABLE = (Role.CORE_ENTERPRISE, Role.SUPPLIER, Role.FINANCIER, Role.APPRAISER, Role.EXCHANGE, Role.AUDITOR)
-GATEWAY_TABLES = [Party.__table__, IdempotencyRecord.__table__, Document.__table__, AppraisalReport.__table__]
+GATEWAY_TABLES = [Party.__table__, IdempotencyRecord.__table__, Document.__table__, AppraisalReport.__table__,
+                  GatewayInstance.__table__]
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class Gateway:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.chain = Chain(settings.rpc_url)
+        # Sends inside an idempotent write are recorded before they go out (gateway.idempotency).
+        self.chain: Chain = JournaledChain(settings.rpc_url)
         self.deployment = load_deployment(settings, self.chain)
         self.ledger = Ledger(self.chain, self.deployment)
         self.operator: LocalAccount = Account.from_key(settings.operator_key.get_secret_value())
@@ -86,6 +89,7 @@ class Gateway:
         self.reports = KeyBox(settings.master_secret, APPRAISAL_REPORTS)
         self.engine = make_engine(settings.db)
         SQLModel.metadata.create_all(self.engine, tables=GATEWAY_TABLES)
+        self.idempotent = Idempotent(self)
         self.mirror: Mirror | None = None
         if settings.run_mirror:
             self.mirror = Mirror(settings.rpc_url, settings.mirror_db, self.deployment)
@@ -103,9 +107,11 @@ class Gateway:
     def start(self) -> Gateway:
         if self.mirror is not None:
             self.mirror.start()
+        self.idempotent.start()
         return self
 
     def close(self) -> None:
+        self.idempotent.close()
         if self.mirror is not None:
             self.mirror.close()
         self.reader.close()
@@ -263,54 +269,16 @@ class Gateway:
     def write(self, party: Party, idempotency: Idempotency | None, action: Callable[[], Outcome]) -> JSONResponse:
         """Run a write once per Idempotency-Key: a retry gets the first result, nothing is sent twice.
 
-        A refusal is a result too (stored and replayed): nothing was sent for it.
+        A refusal is a result too (stored and replayed): nothing was sent for it. A failure of the
+        chain, mirror or database (5xx) is not: a retry resumes the write without sending again
+        what it already sent (gateway.idempotency).
         """
         if idempotency is None:
             status, body = self.perform(action)
             return JSONResponse(body, status_code=status, headers=self._server_timing())
-        replay = self._claim(party, idempotency)
-        if replay is not None:
-            status, body = replay
+        claimed = self.idempotent.claim(party, idempotency)
+        if not isinstance(claimed, Journal):
+            status, body = claimed
             return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
-        try:
-            status, body = self.perform(action)
-        except Exception as error:
-            try:
-                status, body = errors.response_of(error)
-            except Exception:
-                log.exception("write failed")
-                status, body = 500, {"error": "InternalError", "detail": "the write failed; its outcome is unknown"}
-        self._finish(party, idempotency, status, body)
+        status, body = self.idempotent.run(claimed, lambda: self.perform(action))
         return JSONResponse(body, status_code=status, headers=self._server_timing())
-
-    def _claim(self, party: Party, idem: Idempotency) -> tuple[int, dict] | None:
-        """Insert the pending record (ours to run: None), or wait for the first request's result."""
-        with self.session() as s:
-            s.add(IdempotencyRecord(party_id=party.id, key=idem.key, request_hash=idem.request_hash))
-            try:
-                s.commit()
-                return None
-            except IntegrityError:
-                s.rollback()
-        deadline = time.monotonic() + self.settings.write_timeout + 30
-        while True:
-            with self.session() as s:
-                record = s.exec(select(IdempotencyRecord).where(
-                    IdempotencyRecord.party_id == party.id, IdempotencyRecord.key == idem.key)).one()
-            if record.request_hash != idem.request_hash:
-                raise errors.IdempotencyKeyReused(
-                    "this Idempotency-Key was used for a different request", idempotency_key=idem.key)
-            if record.state == "done":
-                return record.status_code, json.loads(record.response)
-            if time.monotonic() > deadline:
-                raise errors.IdempotencyInProgress("the first request with this key is still running",
-                                                   idempotency_key=idem.key)
-            time.sleep(0.05)
-
-    def _finish(self, party: Party, idem: Idempotency, status: int, body: dict) -> None:
-        with self.session() as s:
-            record = s.exec(select(IdempotencyRecord).where(
-                IdempotencyRecord.party_id == party.id, IdempotencyRecord.key == idem.key)).one()
-            record.state, record.status_code, record.response = "done", status, json.dumps(body)
-            s.add(record)
-            s.commit()

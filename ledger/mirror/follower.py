@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.exc import DBAPIError
 
 from ..compiler import compile_project
 from ..deploy import Deployment
@@ -241,6 +242,11 @@ class Mirror:
                 progressed = self.step()
             except NodeError as error:  # the node is away: keep trying, as a follower must
                 log.warning("mirror: %s; retrying", error)
+                progressed = False
+                self._stop.wait(1.0)
+            except DBAPIError as error:  # so is the database (stopped, locked): the page rolled back
+                log.warning("mirror: the database failed: %s; retrying", str(error).splitlines()[0])
+                self.store.forget()
                 progressed = False
                 self._stop.wait(1.0)
             if not progressed:
