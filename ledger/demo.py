@@ -95,6 +95,18 @@ class Api:
         self._requests[id(answer)] = f"{method} {path} → {r.status_code}"
         return answer
 
+    def download(self, who: Party, path: str) -> bytes:
+        """GET a stored file as `who`; its bytes.
+
+        Raises:
+            DemoError: the answer is not 200.
+        """
+        self.calls += 1
+        r = self.http.get(path, headers={"Authorization": f"Bearer {who.api_key}"})
+        if r.status_code != 200:
+            raise DemoError(f"GET {path} as {who.name} answered {r.status_code}: {r.text[:2000]}")
+        return r.content
+
     def post(self, who: Party | None, path: str, body: dict | list | None = None, **kw) -> dict:
         return self.request(who, "POST", path, json_body=body if body is not None else {}, **kw)
 
@@ -182,9 +194,9 @@ def _story(api: Api, stack: LocalStack, console: Console) -> dict:
         "metadata_hash": _sha(b"schema v3"), "uri": "https://data.example/catalogue/logistics-telemetry"})
     asset_id = asset["asset_id"]
     api.step(f"Core enterprise registers its logistics data as data asset #{asset_id}", asset)
-    report = b"CPA report 2026-88: logistics telemetry data asset, fair value 2,000,000.00 DCNY"
+    cpa_report = b"CPA report 2026-88: logistics telemetry data asset, fair value 2,000,000.00 DCNY"
     uploaded = api.request(appraiser, "POST", f"/v1/data-assets/{asset_id}/appraisal-reports",
-                           files={"file": ("cpa-report-2026-88.txt", report, "text/plain")})
+                           files={"file": ("cpa-report-2026-88.txt", cpa_report, "text/plain")})
     appraised = api.post(appraiser, f"/v1/data-assets/{asset_id}/appraisals", {
         "report_hash": uploaded["report_hash"], "value": str(2_000_000_00), "valid_until": now + 365 * DAY})
     api.step("The CPA firm uploads its report (stored encrypted) and appraises the asset at 2,000,000.00, "
@@ -237,6 +249,14 @@ def _story(api: Api, stack: LocalStack, console: Console) -> dict:
     deal_b = api.post(bank_b, f"/v1/offers/{without['offer_id']}/accept")
     api.step(f"Tier-3 sells its whole voucher #{to_tier3['token_id']} without recourse; Bank B pays "
              f"{_money(deal_b['price'])}", deal_b)
+
+    # Documents stay off chain: a buyer of the voucher reads them back, checked against the fingerprint.
+    document_path = f"/v1/documents/{doc['document_hash']}"
+    if api.download(bank_b, document_path) != documents:
+        raise DemoError("the trade documents Bank B read back differ from those the core enterprise uploaded")
+    refused = api.request(exchange, "GET", document_path, expect=(403,))
+    api.step(f"Bank B, now a holder, downloads the trade documents behind receivable #{receivable_id} "
+             f"(they match the fingerprint on chain); the data exchange is refused ({refused['error']})", refused)
 
     # -- repayment and claims --------------------------------------------------------------------
     holders = {party.address: party for party in (tier1, tier2, tier3, bank, bank_b)}
