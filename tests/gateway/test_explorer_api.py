@@ -121,8 +121,9 @@ def test_search_finds_what_the_caller_may_open_and_says_what_it_withholds(ew):
     assert s["matches"] == [{"kind": "party", "id": ew.tier3.address}]
     assert gw.get(ew.tier3, "/v1/explorer/search", q=gw.tier1.address).json()["withheld"] == [
         {"kind": "party", "id": gw.tier1.address}]
-    r = gw.get(ew.tier3, "/v1/explorer/search", q="not an id")
-    assert r.status_code == 422 and r.json()["error"] == "InvalidInput"
+    for bad in ("not an id", "²", "0", str(2**48), "0x1234"):
+        r = gw.get(ew.tier3, "/v1/explorer/search", q=bad)
+        assert r.status_code == 422 and r.json()["error"] == "InvalidInput", (bad, r.json())
 
 
 def test_the_page_is_self_contained(ew):

@@ -202,3 +202,23 @@ def test_a_party_sees_its_positions_with_links_to_its_receivables(browser, serve
     assert nodes == {ew.root, ew.a, ew.b, ew.f}
     assert page.js_errors == []
     page.close()
+
+
+def test_value_moved_into_an_existing_voucher_is_drawn_as_a_dashed_edge(browser, served, ew):
+    gw = ew.gw
+    issued = gw.issue(10_000)
+    rid, root = issued["receivable_id"], issued["token_id"]
+    x = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier2.address, "value": "3000"}).json()["token_id"]
+    y = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier1.address, "value": "2000"}).json()["token_id"]
+    assert gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer-value", {"to_token_id": x, "value": "500"}).status_code == 200
+    assert gw.post(gw.tier1, f"/v1/vouchers/{y}/merge", {"into_token_id": root}).status_code == 200
+    page = _open(browser, served, gw.tier1)
+    page.goto(f"{served}/explorer#/receivable/{rid}")
+    page.wait_for_selector("#tree g.node")
+    nodes, edges = _drawn(page)
+    assert nodes == {root, x, y}
+    assert edges == {(root, x, "split"), (root, y, "split"), (root, x, "moved"), (y, root, "moved")}
+    assert "burned" in page.locator(f"#tree g.node[data-token-id='{y}']").get_attribute("class")
+    page.locator("#graph").screenshot(path=str(ARTIFACTS / "explorer-moves.png"))
+    assert page.js_errors == []
+    page.close()

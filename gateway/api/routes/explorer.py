@@ -174,11 +174,11 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description="a 
     withheld: list[dict] = []
     with gateway.snapshot() as snap:
         s = snap.session
-        if _ADDRESS.match(text):
+        if _ADDRESS.fullmatch(text):
             address = to_checksum_address(text)  # as the mirror stores addresses
             found = (Role.AUDITOR in caller.roles or address == caller.address)
             (matches if found else withheld).append({"kind": "party", "id": address})
-        elif text.isdigit() and 0 < int(text) < 2**48:
+        elif text.isascii() and text.isdigit() and 0 < int(text) < 2**48:
             n = int(text)
             if s.get(Receivable, n) is not None:
                 r, vouchers = _receivable_and_vouchers(s, n)

@@ -182,15 +182,19 @@ function drawTree(nodes, edges) {
   for (const e of edges) {
     const a = pos.get(e.from), b = pos.get(e.to);
     if (!a || !b) continue;
-    const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
+    // A move runs a little below the split between the same two vouchers, so both stay readable.
+    const shift = e.kind === "moved" ? 14 : 0;
+    const x1 = a.x + W, y1 = a.y + H / 2 + shift, x2 = b.x, y2 = b.y + H / 2 + shift;
     const backwards = x2 <= x1;  // a move into a voucher at the same or an earlier tier
     const d = backwards
       ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + 40} ${b.x + W / 2},${b.y + H + 40} ${b.x + W / 2},${b.y + H}`
       : `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}`;
     const g = svg("g", {class: `edge-group ${e.kind}`, "data-from": e.from, "data-to": e.to, "data-kind": e.kind});
     g.append(svg("path", {class: `edge ${e.kind}`, d}),
-             svg("text", {class: "edge-label", x: backwards ? (a.x + b.x + W) / 2 : (x1 + x2) / 2 - 30,
-                          y: backwards ? Math.max(a.y, b.y) + H + 34 : (y1 + y2) / 2 - 4},
+             // The label sits where the edge arrives: each child has its own row, so labels never collide.
+             svg("text", {class: "edge-label", x: backwards ? (a.x + b.x + W) / 2 : x2 - 6,
+                          "text-anchor": backwards ? "middle" : "end",
+                          y: backwards ? Math.max(a.y, b.y) + H + 34 : y2 + (shift ? 12 : -4)},
                  `${e.kind === "split" ? "" : "moved "}${fmt(e.value)}`));
     edgeLayer.append(g);
   }
