@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -92,7 +93,8 @@ class Api:
             raise DemoError(f"{method} {path} as {who.name if who else 'operator'} answered {r.status_code}: "
                             f"{r.text[:2000]}")
         answer = r.json()
-        self._requests[id(answer)] = f"{method} {path} → {r.status_code}"
+        short = re.sub(r"0x([0-9a-f]{8})[0-9a-f]{56}", r"0x\1…", path)  # a 32-byte fingerprint in the path
+        self._requests[id(answer)] = f"{method} {short} → {r.status_code}"
         return answer
 
     def download(self, who: Party, path: str) -> bytes:
