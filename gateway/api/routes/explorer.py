@@ -43,7 +43,7 @@ from .vouchers import _history
 router = APIRouter(prefix="/explorer", tags=["explorer"])
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_CHUNK = 200  # token ids per LIKE query: SQLite's expression depth stays well below its limit
+_CHUNK = 100  # token ids per query (two LIKEs each): SQLite's expression depth stays well below its limit
 
 
 def _deal_json(d: Deal) -> dict[str, Any]:
@@ -151,7 +151,8 @@ def _moves(s: Session, r: Receivable, tokens: list[int]) -> list[dict]:
     """Every TransferValue into the receivable's vouchers, in chain order (splits, moves, merges)."""
     out = []
     for chunk in _chunks(tokens):
-        patterns = [EventLog.args.like(f'%"_toTokenId":{t},%') for t in chunk]
+        # event_log keeps args as compact JSON: the id is followed by "," or, as the last key, "}".
+        patterns = [EventLog.args.like(f'%"_toTokenId":{t}{end}%') for t in chunk for end in ",}"]
         rows = s.exec(select(EventLog).where(EventLog.contract == "ReceivableVoucher",
                                              EventLog.name == "TransferValue",
                                              EventLog.block_number >= r.issued_block, or_(*patterns))).all()
