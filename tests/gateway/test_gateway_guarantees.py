@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+import os
 import sqlite3
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gateway_world import dev_account
+from gateway_world import DAY, dev_account
 
 
 def test_an_idempotent_retry_returns_the_first_result_and_sends_once(gw):
@@ -130,3 +133,95 @@ def test_a_party_with_its_own_key_submits_self_signed_transactions(gw):
     assert r.status_code == 200, r.json()
     assert "ReceivableAccepted" in r.json()["events"]
     assert gw.get(party, f"/v1/receivables/{issued['receivable_id']}").json()["state"] == "ACTIVE"
+
+
+def test_no_key_secret_or_document_appears_in_plaintext_on_disk_or_in_logs(gw, caplog):
+    """A run of writes with every logger at DEBUG: afterwards no private key, API key, master
+    secret, operator credential or document content is found in any file under the gateway's
+    data directory (both databases with their WAL files, before and after a checkpoint) nor in
+    any log record (messages and tracebacks)."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # SQL with its parameters, too
+    marker = b"TRADE DOCUMENT " + uuid.uuid4().hex.encode()
+    document = marker + b" invoice 2026-117, 40 pallets, " + os.urandom(24).hex().encode()
+    report = b"APPRAISAL REPORT " + uuid.uuid4().hex.encode() + b" value 1,000,000.00"
+
+    # Writes through the API: a new party (a key generated, an API key issued), a document
+    # uploaded and issued against, accepted, split, an appraisal report and an appraisal.
+    newcomer = gw.register("secrets-newcomer", ["SUPPLIER_ROLE"])
+    r = gw.client.post("/v1/documents", files={"file": ("invoice.pdf", document, "application/pdf")},
+                       headers=gw.core.auth)
+    assert r.status_code == 201, r.json()
+    document_hash = r.json()["document_hash"]
+    issued = gw.issue(90_000, supplier=newcomer, doc=document_hash)
+    r = gw.post(newcomer, f"/v1/vouchers/{issued['token_id']}/split", {"to": gw.tier2.address, "value": "30000"})
+    assert r.status_code == 201, r.json()
+    asset_id = gw.data_asset(appraise=False, list_=False)
+    r = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports",
+                       files={"file": ("report.pdf", report, "application/pdf")}, headers=gw.appraiser.auth)
+    assert r.status_code == 201, r.json()
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals", {
+        "report_hash": r.json()["report_hash"], "value": "1000000", "valid_until": gw.now() + 30 * DAY})
+    assert r.status_code == 201, r.json()
+    # The content is what was stored (sealed), so not finding it below means something.
+    r = gw.client.get(f"/v1/documents/{document_hash}", headers=newcomer.auth)
+    assert r.status_code == 200 and r.content == document
+
+    gateway = gw.gateway
+    from sqlmodel import select
+
+    from gateway.models import Party
+    with gateway.session() as s:
+        parties = s.exec(select(Party)).all()
+    secrets_: dict[str, bytes] = {}
+    for party in parties:
+        if party.sealed_key is not None:
+            key = bytes(gateway.account_of(party).key)
+            secrets_[f"{party.name}'s private key"] = key
+            secrets_[f"{party.name}'s private key (hex)"] = key.hex().encode()
+            secrets_[f"{party.name}'s private key (HEX)"] = key.hex().upper().encode()
+    assert f"{newcomer.name}'s private key" in secrets_
+    for i, api_key in enumerate(gw.api_keys):
+        secrets_[f"API key {i}"] = api_key.encode()
+    settings = gw.settings
+    secrets_["master secret"] = settings.master_secret.get_secret_value().encode()
+    secrets_["operator token"] = settings.operator_token.get_secret_value().encode()
+    operator_key = settings.operator_key.get_secret_value().removeprefix("0x")
+    secrets_["operator key (hex)"] = operator_key.lower().encode()
+    secrets_["operator key"] = bytes.fromhex(operator_key)
+    for name, content in (("document", document), ("appraisal report", report)):
+        secrets_[f"{name} content"] = content
+        secrets_[f"{name} content (marker)"] = content[:40]
+        secrets_[f"{name} content (hex)"] = content.hex().encode()
+        secrets_[f"{name} content (base64)"] = base64.b64encode(content)
+
+    data_dir = Path(settings.db).parent
+    assert Path(settings.mirror_db).parent == data_dir
+
+    def leaks_on_disk() -> list[str]:
+        files = [p for p in data_dir.rglob("*") if p.is_file()]
+        names = {p.name for p in files}
+        assert {"gateway.db", "mirror.db"} <= names, names
+        found = []
+        for path in files:
+            blob = path.read_bytes()
+            found += [f"{name} in {path.name}" for name, secret in secrets_.items() if secret in blob]
+        return found
+
+    # First as the files are (recent writes still in the -wal files), then checkpointed.
+    assert any(p.name == "gateway.db-wal" and p.stat().st_size for p in data_dir.iterdir())
+    assert leaks_on_disk() == []
+    for db in (settings.db, settings.mirror_db):
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(FULL)")
+    assert leaks_on_disk() == []
+
+    records = caplog.records
+    assert any(r.levelno == logging.DEBUG for r in records), "no DEBUG record was captured"
+    assert any(r.name.startswith("sqlalchemy.engine") for r in records), "SQL was not logged"
+    text = caplog.text.encode()
+    # Controls: the scans see this run (the public fingerprint is in the database and the log).
+    assert document_hash.encode() in text
+    assert any(document_hash.encode() in (data_dir / name).read_bytes() for name in ("gateway.db", "mirror.db"))
+    logged = [name for name, secret in secrets_.items() if secret in text]
+    assert logged == [], f"in the logs: {logged}"
