@@ -143,7 +143,8 @@ def test_value_moved_into_an_existing_voucher_and_a_merge_are_moved_edges(gw):
     rid, root = issued["receivable_id"], issued["token_id"]
     x = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier2.address, "value": "3000"}).json()["token_id"]
     y = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier1.address, "value": "2000"}).json()["token_id"]
-    assert gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer-value", {"to_token_id": x, "value": "500"}).status_code == 200
+    moved = gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer-value", {"to_token_id": x, "value": "500"})
+    assert moved.status_code == 200, moved.json()
     assert gw.post(gw.tier1, f"/v1/vouchers/{y}/merge", {"into_token_id": root}).status_code == 200
     g = gw.get(gw.auditor, f"/v1/explorer/receivables/{rid}").json()
     assert {(e["from"], e["to"], e["kind"], e["value"]) for e in g["edges"]} == {

@@ -210,7 +210,8 @@ def test_value_moved_into_an_existing_voucher_is_drawn_as_a_dashed_edge(browser,
     rid, root = issued["receivable_id"], issued["token_id"]
     x = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier2.address, "value": "3000"}).json()["token_id"]
     y = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier1.address, "value": "2000"}).json()["token_id"]
-    assert gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer-value", {"to_token_id": x, "value": "500"}).status_code == 200
+    moved = gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer-value", {"to_token_id": x, "value": "500"})
+    assert moved.status_code == 200, moved.json()
     assert gw.post(gw.tier1, f"/v1/vouchers/{y}/merge", {"into_token_id": root}).status_code == 200
     page = _open(browser, served, gw.tier1)
     page.goto(f"{served}/explorer#/receivable/{rid}")
@@ -221,4 +222,16 @@ def test_value_moved_into_an_existing_voucher_is_drawn_as_a_dashed_edge(browser,
     assert "burned" in page.locator(f"#tree g.node[data-token-id='{y}']").get_attribute("class")
     page.locator("#graph").screenshot(path=str(ARTIFACTS / "explorer-moves.png"))
     assert page.js_errors == []
+    page.close()
+
+
+def test_a_wrong_api_key_is_refused_with_the_reason(browser, served, ew):
+    page = browser.new_page()
+    page.goto(f"{served}/explorer")
+    page.fill("#api-key", "rlk_not-a-key")
+    page.click("#key-button")
+    expect(page.locator("#error")).to_contain_text("401 Unauthenticated: unknown API key")
+    _search(page, "receivable", str(ew.receivable_id))
+    expect(page.locator("#error")).to_contain_text("Enter your API key first")
+    assert page.query_selector("#tree") is None
     page.close()

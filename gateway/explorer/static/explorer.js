@@ -187,7 +187,8 @@ function drawTree(nodes, edges) {
     const x1 = a.x + W, y1 = a.y + H / 2 + shift, x2 = b.x, y2 = b.y + H / 2 + shift;
     const backwards = x2 <= x1;  // a move into a voucher at the same or an earlier tier
     const d = backwards
-      ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + 40} ${b.x + W / 2},${b.y + H + 40} ${b.x + W / 2},${b.y + H}`
+      ? `M${a.x + W / 2},${a.y + H} C${a.x + W / 2},${a.y + H + 40} ` +
+        `${b.x + W / 2},${b.y + H + 40} ${b.x + W / 2},${b.y + H}`
       : `M${x1},${y1} C${x1 + GAP_X / 2},${y1} ${x2 - GAP_X / 2},${y2} ${x2},${y2}`;
     const g = svg("g", {class: `edge-group ${e.kind}`, "data-from": e.from, "data-to": e.to, "data-kind": e.kind});
     g.append(svg("path", {class: `edge ${e.kind}`, d}),
@@ -274,7 +275,8 @@ function renderVoucher(data) {
   setBlock(data.block);
   const v = data.voucher;
   const crumbs = el("p", {id: "lineage"}, "Lineage: ",
-    data.lineage.map((p) => [link(`#${p.token_id}`, `#/voucher/${p.token_id}`), " → "]), el("b", {text: `#${v.token_id}`}),
+    data.lineage.map((p) => [link(`#${p.token_id}`, `#/voucher/${p.token_id}`), " → "]),
+    el("b", {text: `#${v.token_id}`}),
     data.children.length ? [" → split to ", data.children.map((c, i) =>
       [i ? ", " : "", link(`#${c.token_id}`, `#/voucher/${c.token_id}`)])] : []);
   view(
@@ -349,6 +351,7 @@ async function useKey(key) {
   } catch (e) {
     sessionStorage.removeItem(KEY_STORE);
     $("whoami").textContent = "";
+    delete $("whoami").dataset.address;
     showError(e.message);
     return false;
   }
