@@ -35,6 +35,10 @@ def test_the_graph_shows_who_split_what_to_whom_and_what_was_factored(ew):
     assert 0 < int(deal["price"]) < 50_000 and int(deal["discount"]) == 50_000 - int(deal["price"])
     assert all(nodes[t]["factored"] is None for t in ew.tokens - {ew.f})
     assert nodes[ew.a]["claimed"] == nodes[ew.a]["paid"] == "75000"
+    # 30 % repaid: each voucher's pro-rata share less what it was paid, as the contract's view says.
+    assert {t: nodes[t]["claimable"] for t in nodes} == {
+        ew.root: "120000", ew.a: "0", ew.b: "30000", ew.f: "15000", ew.c: "60000"}
+    assert all(int(nodes[t]["claimable"]) == gw.ledger.claimable(t) for t in nodes)
     assert [p["amount"] for p in g["repayments"]] == ["300000"] and g["receivable"]["repaid"] == "300000"
     assert g["names"][ew.tier3.address] == "Tier-3 Castings"
     assert g["block"]["number"] >= 1 and g["block"]["hash"].startswith("0x")

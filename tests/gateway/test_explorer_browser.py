@@ -132,7 +132,7 @@ def test_an_auditor_searches_a_receivable_and_sees_its_whole_tree(browser, serve
     assert tiers == {ew.root: 1, ew.a: 2, ew.c: 2, ew.b: 3, ew.f: 4}
     assert page.get_attribute("#tree", "data-tiers") == "4"
     factored = page.locator(f"#tree g.node[data-token-id='{ew.f}']")
-    assert "factored" in factored.get_attribute("class") and "factored → bank2" in factored.text_content()
+    assert "factored" in factored.get_attribute("class") and "factored → bank2, recourse" in factored.text_content()
     assert "claimed" in page.locator(f"#tree g.node[data-token-id='{ew.a}']").get_attribute("class")
     label = page.inner_text("#block-label")
     head = gw.gateway.reader.block()

@@ -27,7 +27,7 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Query
 from sqlmodel import Session, or_, select
 
-from ledger import Role
+from ledger import Role, VoucherStatus
 from ledger.exceptions import ReceivableNonexistent, VoucherNonexistent
 from ledger.mirror import CreditLine, Deal, EventLog, Offer, Receivable, Repayment, Voucher
 from ledger.mirror.models import Claim
@@ -164,6 +164,14 @@ def _moves(s: Session, r: Receivable, tokens: list[int]) -> list[dict]:
     return sorted((m for m in out if m["to"] in wanted), key=lambda m: (m["block_number"], m["log_index"]))
 
 
+def _claimable(r: Receivable, v: Voucher) -> int:
+    """What the holder could claim now: ReceivableVoucher.claimable, from the mirror's rows."""
+    if v.burned or v.status == int(VoucherStatus.PENDING) or not r.face_value:
+        return 0
+    due = v.value * r.repaid // r.face_value - v.paid
+    return max(0, min(due, r.repaid - r.claimed))
+
+
 @router.get("/search")
 def search(q: Annotated[str, Query(min_length=1, max_length=100, description="a voucher id, a receivable id "
                                                                              "or a party address")],
@@ -235,7 +243,7 @@ def receivable_graph(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -
         for v in shown:
             d = deals.get(v.token_id)
             nodes.append({**voucher_json(v), "created_value": amount(created.get(v.token_id, 0)),
-                          "claimed": amount(claimed.get(v.token_id, 0)),
+                          "claimed": amount(claimed.get(v.token_id, 0)), "claimable": amount(_claimable(r, v)),
                           "factored": _deal_json(d) if d is not None else None,
                           "offers": offers.get(v.token_id, [])})
         line = s.get(CreditLine, r.line_id)

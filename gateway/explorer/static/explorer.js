@@ -144,7 +144,7 @@ function nodeClasses(n) {
 }
 
 function drawTree(nodes, edges) {
-  const W = 210, H = 64, GAP_X = 110, GAP_Y = 18, PAD = 16, TOP = 34;
+  const W = 210, H = 78, GAP_X = 110, GAP_Y = 18, PAD = 16, TOP = 34;
   const byId = new Map(nodes.map((n) => [n.token_id, n]));
   const kids = new Map();
   const roots = [];
@@ -208,15 +208,17 @@ function drawTree(nodes, edges) {
     const title = names[n.holder] || short(n.holder);
     let note = "";
     if (n.factored) note = `factored → ${names[n.factored.financier] || short(n.factored.financier)}` +
-                           (n.factored.recourse ? " (recourse)" : "");
+                           (n.factored.recourse ? ", recourse" : "");
     else if (n.offers.some((o) => o.state === "OPEN")) note = "offered for factoring";
-    if (BigInt(n.paid) > 0n) note += `${note ? " · " : ""}claimed ${fmt(n.paid)}`;
+    const paid = [BigInt(n.paid) > 0n ? `claimed ${fmt(n.paid)}` : "",
+                  BigInt(n.claimable) > 0n ? `due ${fmt(n.claimable)}` : ""].filter(Boolean).join(" · ");
     g.append(svg("rect", {width: W, height: H, rx: 6}),
              svg("text", {class: "title", x: 8, y: 17}, clip(`#${n.token_id} · ${title}`, 30)),
              svg("text", {x: 8, y: 35}, clip(`${fmt(n.value)} · ${n.status}`, 32)),
-             svg("text", {class: "sub", x: 8, y: 53}, clip(note, 36)));
+             svg("text", {class: "sub", x: 8, y: 52}, clip(note, 33)),
+             svg("text", {class: "sub", x: 8, y: 68}, clip(paid, 33)));
     g.append(svg("title", {}, `voucher #${n.token_id}, held by ${who(n.holder)}: value ${fmt(n.value)}, ` +
-                 `paid out ${fmt(n.paid)}, ${n.status}${note ? "; " + note : ""}`));
+                 `paid out ${fmt(n.paid)}, due now ${fmt(n.claimable)}, ${n.status}${note ? "; " + note : ""}`));
     root.append(g);
   }
   return root;
@@ -249,9 +251,10 @@ function renderReceivable(data) {
     legend,
     el("div", {class: "graph", id: "graph"}, drawTree(data.nodes, data.edges)),
     el("h3", {text: "Vouchers"}),
-    table(["voucher", "parent", "holder", "value", "paid out", "status", "financing"],
+    table(["voucher", "parent", "holder", "value", "paid out", "claimable now", "status", "financing"],
           data.nodes.map((n) => [link(`#${n.token_id}`, `#/voucher/${n.token_id}`),
-            n.parent_id ? String(n.parent_id) : "root", who(n.holder), fmt(n.value), fmt(n.paid), n.status,
+            n.parent_id ? String(n.parent_id) : "root", who(n.holder), fmt(n.value), fmt(n.paid), fmt(n.claimable),
+            n.status,
             n.factored ? `bought by ${who(n.factored.financier)} for ${fmt(n.factored.price)} ` +
                          `(${(n.factored.rate_bps / 100).toFixed(2)} %${n.factored.recourse ? ", recourse" : ""})`
                        : (n.offers.length ? `offer ${n.offers[n.offers.length - 1].state.toLowerCase()}` : "")]),
