@@ -368,7 +368,9 @@ class Idempotent:
         found: list[Receipt | TransactionReverted] = []
         used: set[str] = set()
         for k, step in enumerate(steps):
-            tx_hash = step.get("tx_hash") or self._scan(step, step.get("after", start_block), used)
+            # Mined after the block the mirror was at when the step was recorded, not in it.
+            since = step["after"] + 1 if "after" in step else start_block
+            tx_hash = step.get("tx_hash") or self._scan(step, since, used)
             receipt = self._receipt(tx_hash) if tx_hash else None
             if receipt is None:
                 pending = int(chain.w3.eth.get_transaction_count(step["sender"], "pending"))
