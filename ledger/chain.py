@@ -33,6 +33,10 @@ log = logging.getLogger("ledger.chain")
 
 #: Gas limit = estimate × this, so a transaction mined a little later still fits.
 GAS_MARGIN = 1.25
+#: Gas limit = the largest estimate seen for the same function × this, when not estimated anew.
+CACHED_GAS_MARGIN = 2.0
+#: Estimate a function's gas anew every this many calls (the rest are checked with eth_call).
+REESTIMATE_EVERY = 32
 #: The most transactions the pipeline checks and sends in one round.
 MAX_ROUND = 256
 
@@ -65,6 +69,7 @@ class Chain:
         self._logs = LogDecoder([])
         self._pipeline: Pipeline | None = None
         self._pipeline_lock = threading.Lock()
+        self.gas_book = GasBook()
 
     # -- registration of our contracts ---------------------------------------------------------
 
@@ -109,7 +114,14 @@ class Chain:
         return self._submit(sender, {"from": sender.address, "to": to, "value": hex(wei)}, 21_000)
 
     def _submit(self, sender: LocalAccount, call: dict, gas: int | None, timeout: float = 120.0) -> Receipt:
-        raw = self.pipeline.submit(sender, call, gas, timeout)
+        raw, limit, from_book = self.pipeline.submit(sender, call, gas, timeout)
+        if raw["status"] != "0x1" and from_book and int(raw["gasUsed"], 16) >= limit * 63 // 64:
+            # Out of gas under a limit taken from the gas book: nothing happened but the fee.
+            # Estimate this call properly and send it again, once.
+            log.warning("transaction %s ran out of gas (limit %d from the gas book); estimating and resending",
+                        raw["transactionHash"], limit)
+            self.gas_book.forget(call)
+            raw, limit, from_book = self.pipeline.submit(sender, call, gas, timeout, estimate=True)
         receipt = self._raw_receipt(raw)
         if raw["status"] != "0x1":
             raise self._revert_reason(raw["transactionHash"], int(raw["blockNumber"], 16), call)
@@ -244,6 +256,54 @@ class Chain:
         return Account.create()
 
 
+class GasBook:
+    """The largest gas estimate seen per (contract, function), so most transactions need only an
+    eth_call (one execution) to be checked before sending, not an eth_estimateGas (a search of
+    several executions, about 6× the node's time on Anvil).
+
+    A function's first call, and every REESTIMATE_EVERY-th, is estimated; the others get the
+    largest estimate seen × CACHED_GAS_MARGIN as their limit (unused gas is not charged). Should
+    one still run out of gas, Chain._submit forgets the function's entry and resends it once with
+    a fresh estimate.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._book: dict[tuple[str, str], tuple[int, int]] = {}  # key -> (largest estimate, calls since)
+
+    @staticmethod
+    def _key(call: dict[str, Any]) -> tuple[str, str] | None:
+        to, data = call.get("to"), call.get("data") or "0x"
+        if not to or len(data) < 10:
+            return None
+        return to.lower(), data[:10]
+
+    def limit(self, call: dict[str, Any]) -> int | None:
+        """A gas limit for `call` without estimating, or None when it should be estimated."""
+        key = self._key(call)
+        if key is None:
+            return None
+        with self._lock:
+            entry = self._book.get(key)
+            if entry is None or entry[1] + 1 >= REESTIMATE_EVERY:
+                return None
+            self._book[key] = (entry[0], entry[1] + 1)
+            return int(entry[0] * CACHED_GAS_MARGIN)
+
+    def record(self, call: dict[str, Any], estimate: int) -> None:
+        key = self._key(call)
+        if key is not None:
+            with self._lock:
+                largest = self._book.get(key, (0, 0))[0]
+                self._book[key] = (max(largest, estimate), 0)
+
+    def forget(self, call: dict[str, Any]) -> None:
+        key = self._key(call)
+        if key is not None:
+            with self._lock:
+                self._book.pop(key, None)
+
+
 @dataclass(eq=False)
 class _Job:
     """One transaction on its way through the pipeline."""
@@ -252,6 +312,8 @@ class _Job:
     call: dict[str, Any]
     gas: int | None
     deadline: float
+    estimate: bool = False
+    from_book: bool = False
     done: threading.Event = field(default_factory=threading.Event)
     receipt: dict[str, Any] | None = None
     error: BaseException | None = None
@@ -263,75 +325,88 @@ class _Job:
 
 
 class Pipeline:
-    """Sends the transactions of many threads in rounds, one background thread per Chain.
+    """Sends the transactions of many threads in rounds; two background threads per Chain.
 
-    A round takes the waiting transactions (at most one per sender, so a refused send never
-    leaves a later nonce of the same sender stranded behind a gap), and in one batch each:
-    estimates their gas (a revert fails that transaction alone, with the contract's error,
-    before anything is sent) together with the nonces of senders not seen before; then signs
-    them and sends them in one batch. Receipts of everything sent are polled in one batch per
-    round. Callers block in submit() until their own receipt arrives.
+    The sender thread takes the waiting transactions (at most one per sender, so a refused send
+    never leaves a later nonce of the same sender stranded behind a gap) and, in one batch,
+    checks each (eth_call with the GasBook's limit, or eth_estimateGas when the book has none; a
+    revert fails that transaction alone, with the contract's error, before anything is sent)
+    together with the nonces of senders not seen before; then signs them and sends them in one
+    batch. While the node works on a round the next one gathers, so rounds grow with the load.
+
+    The receipt thread watches the head (eth_blockNumber) and, for each new block, reads all its
+    receipts at once (eth_getBlockReceipts; one eth_getTransactionReceipt per waiting
+    transaction on nodes without it), so its cost follows blocks, not waiting transactions.
+    Callers block in submit() until their own receipt arrives.
     """
 
     def __init__(self, chain: Chain):
         self.chain = chain
         self.rpc = Rpc(chain.url, timeout=chain.request_timeout)
+        self._watch_rpc = Rpc(chain.url, timeout=chain.request_timeout)
         self.closed = False
         self._queue: deque[_Job] = deque()
         self._pending: dict[str, _Job] = {}
-        self._wake = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="ledger-pipeline", daemon=True)
-        self._thread.start()
+        self._wake = threading.Condition()  # guards _queue, _pending and closed
+        self._block_receipts = True  # until the node says it lacks eth_getBlockReceipts
+        self._threads = [threading.Thread(target=self._run, name="ledger-pipeline", daemon=True),
+                         threading.Thread(target=self._watch, name="ledger-receipts", daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
-    def submit(self, sender: LocalAccount, call: dict[str, Any], gas: int | None, timeout: float) -> dict[str, Any]:
-        """Send `call` as `sender` and return its raw receipt (hex JSON) once mined.
+    def submit(self, sender: LocalAccount, call: dict[str, Any], gas: int | None, timeout: float, *,
+               estimate: bool = False) -> tuple[dict[str, Any], int, bool]:
+        """Send `call` as `sender` (with gas limit `gas`, or one found by the pipeline) and return,
+        once mined, its raw receipt (hex JSON), its gas limit and whether that came from the gas
+        book. `estimate` forces a fresh estimate.
 
         Raises:
-            TransactionReverted: the gas estimate reverted (nothing was sent).
+            TransactionReverted: the check (eth_call or eth_estimateGas) reverted; nothing was sent.
             ChainError: the node refused the transaction, or it was not mined within `timeout`.
         """
-        job = _Job(sender, call, gas, time.monotonic() + timeout)
+        job = _Job(sender, call, gas, time.monotonic() + timeout, estimate=estimate)
         with self._wake:
             if self.closed:
                 raise ChainError("the chain connection is closed")
             self._queue.append(job)
-            self._wake.notify()
+            self._wake.notify_all()
         if not job.done.wait(timeout + 5):
             raise ChainError(f"transaction from {sender.address} not mined within {timeout:.0f}s")
         if job.error is not None:
             raise job.error
-        return job.receipt
+        return job.receipt, job.gas, job.from_book
 
     def close(self) -> None:
         with self._wake:
             self.closed = True
-            self._wake.notify()
-        self._thread.join(5)
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join(5)
         self.rpc.close()
+        self._watch_rpc.close()
 
-    # -- the loop ------------------------------------------------------------------------------
+    # -- sending -------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        idle = 0.0  # how long to wait before polling receipts again when nothing new arrives
         while True:
             with self._wake:
-                if not self._queue and not self.closed:
-                    self._wake.wait(idle if self._pending else None)
+                while not self._queue and not self.closed:
+                    self._wake.wait()
                 if self.closed:
-                    self._fail_all(ChainError("the chain connection was closed before the transaction was mined"))
+                    error = ChainError("the chain connection was closed before the transaction was mined")
+                    for job in [*self._queue, *self._pending.values()]:
+                        job.finish(error=error)
+                    self._queue.clear()
+                    self._pending.clear()
                     return
                 jobs = self._take()
             try:
-                if jobs:
-                    self._dispatch(jobs)
-                progressed = self._poll() if self._pending else False
+                self._dispatch(jobs)
             except BaseException as error:  # never let the thread die with callers waiting
                 log.exception("transaction pipeline round failed")
                 for job in jobs:
-                    if not job.done.is_set():
+                    if not job.done.is_set() and job.tx_hash is None:
                         job.finish(error=ChainError(f"sending failed: {error}"))
-                progressed = False
-            idle = 0.0 if progressed or jobs else min(max(idle * 2, 0.001), 0.02)
 
     def _take(self) -> list[_Job]:
         """The next round: the first waiting job of each sender, in arrival order."""
@@ -347,20 +422,20 @@ class Pipeline:
         self._queue = rest
         return jobs
 
-    def _fail_all(self, error: ChainError) -> None:
-        for job in [*self._queue, *self._pending.values()]:
-            job.finish(error=error)
-        self._queue.clear()
-        self._pending.clear()
-
     def _dispatch(self, jobs: list[_Job]) -> None:
         chain = self.chain
         with chain._nonce_lock:
             unknown = sorted({j.sender.address for j in jobs} - chain._nonces.keys())
-        estimating = [j for j in jobs if j.gas is None]
+        checks = []  # (job, whether estimated) for every job without a given gas limit
+        for job in jobs:
+            if job.gas is None:
+                limit = None if job.estimate else chain.gas_book.limit(job.call)
+                job.gas, job.from_book = limit, limit is not None
+                checks.append((job, limit is None))
         try:
             replies = self.rpc.batch_replies(
-                [("eth_estimateGas", [j.call]) for j in estimating]
+                [("eth_estimateGas", [j.call]) if estimated else ("eth_call", [j.call, "latest"])
+                 for j, estimated in checks]
                 + [("eth_getTransactionCount", [a, "pending"]) for a in unknown]
             )
             fees = chain._fees(self.rpc)
@@ -368,13 +443,15 @@ class Pipeline:
             for job in jobs:
                 job.finish(error=NodeError(f"the node did not answer: {error}"))
             return
-        for job, reply in zip(estimating, replies, strict=False):
+        for (job, estimated), reply in zip(checks, replies, strict=False):
             if "error" in reply:
                 job.finish(error=chain.errors.from_rpc(reply["error"]))
-            else:
-                job.gas = int(int(reply["result"], 16) * GAS_MARGIN)
+            elif estimated:
+                used = int(reply["result"], 16)
+                chain.gas_book.record(job.call, used)
+                job.gas = int(used * GAS_MARGIN)
         with chain._nonce_lock:
-            for address, reply in zip(unknown, replies[len(estimating):], strict=True):
+            for address, reply in zip(unknown, replies[len(checks):], strict=True):
                 if "error" not in reply:
                     chain._nonces.setdefault(address, int(reply["result"], 16))
         ready = [j for j in jobs if not j.done.is_set()]
@@ -410,24 +487,66 @@ class Pipeline:
                 job.finish(error=ChainError(f"node refused the transaction from {job.sender.address}: {message}"))
             else:
                 job.tx_hash = reply["result"]
-                self._pending[job.tx_hash] = job
+                with self._wake:
+                    self._pending[job.tx_hash] = job
+                    self._wake.notify_all()
 
-    def _poll(self) -> bool:
-        """Collect the receipts that arrived; whether any did."""
-        hashes = list(self._pending)
-        try:
-            replies = self.rpc.batch_replies([("eth_getTransactionReceipt", [h]) for h in hashes])
-        except LedgerError as error:
-            log.warning("polling receipts failed: %s", error)
-            replies = [{"result": None}] * len(hashes)
-        now, progressed = time.monotonic(), False
-        for tx_hash, reply in zip(hashes, replies, strict=True):
-            job = self._pending[tx_hash]
-            if reply.get("result"):
-                del self._pending[tx_hash]
-                job.finish(receipt=reply["result"])
-                progressed = True
-            elif now > job.deadline:
-                del self._pending[tx_hash]
-                job.finish(error=ChainError(f"transaction {tx_hash} not mined in time"))
-        return progressed
+    # -- receipts ------------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        seen = None  # the head whose receipts were last read
+        idle = 0.0
+        while True:
+            with self._wake:
+                while not self._pending and not self.closed:
+                    self._wake.wait()
+                if self.closed:
+                    return
+            if idle:
+                time.sleep(idle)
+            try:
+                head = int(self._watch_rpc.call("eth_blockNumber"), 16)
+                if seen is None or head < seen:  # first look, or the chain was rewound
+                    seen = head - 1
+                if head == seen:
+                    idle = min(max(idle * 2, 0.0005), 0.01)
+                    continue
+                self._collect(seen + 1, head)
+                seen, idle = head, 0.0
+            except LedgerError as error:
+                log.warning("reading receipts failed: %s; retrying", error)
+                idle = 0.5
+            except BaseException:  # never let the thread die with callers waiting
+                log.exception("reading receipts failed")
+                idle = 0.5
+            self._expire()
+
+    def _collect(self, first: int, last: int) -> None:
+        """Hand out the receipts of blocks first..last to the transactions waiting for them."""
+        receipts: list[dict[str, Any]] = []
+        if self._block_receipts:
+            replies = self._watch_rpc.batch_replies(
+                [("eth_getBlockReceipts", [hex(n)]) for n in range(max(first, last - 63), last + 1)])
+            if all("error" not in r for r in replies) and first >= last - 63:
+                for reply in replies:
+                    receipts.extend(reply["result"] or [])
+            elif any("error" in r and r["error"].get("code") == -32601 for r in replies):
+                self._block_receipts = False  # the node lacks the method
+        if not receipts:  # per transaction: the fallback, and after a long gap
+            with self._wake:
+                hashes = list(self._pending)
+            replies = self._watch_rpc.batch_replies([("eth_getTransactionReceipt", [h]) for h in hashes])
+            receipts = [r["result"] for r in replies if r.get("result")]
+        with self._wake:
+            found = [(self._pending.pop(r["transactionHash"], None), r) for r in receipts]
+        for job, receipt in found:
+            if job is not None:
+                job.finish(receipt=receipt)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self._wake:
+            late = [h for h, job in self._pending.items() if now > job.deadline]
+            jobs = [self._pending.pop(h) for h in late]
+        for job in jobs:
+            job.finish(error=ChainError(f"transaction {job.tx_hash} not mined in time"))

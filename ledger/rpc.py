@@ -63,6 +63,9 @@ class Rpc:
         self.url = url
         self.timeout = timeout
         self._session = requests.Session()
+        # Not the environment's proxy settings: a node is called directly, and requests would
+        # re-read them on every call (a large share of a small request's time).
+        self._session.trust_env = False
         self._ids = itertools.count(1)
 
     def _post(self, body: Any) -> Any:

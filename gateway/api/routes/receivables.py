@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlmodel import func, select
 
 from ledger import ReceivableState, Role
-from ledger.exceptions import CreditLineNonexistent, ReceivableDuplicateDocument, ReceivableNonexistent
+from ledger.exceptions import CreditLineNonexistent, ReceivableNonexistent
 from ledger.mirror import CreditLine, Receivable, Voucher
 
 from ...errors import InvalidInput, NotOwner
@@ -37,10 +37,9 @@ def issue(body: ReceivableCreate, caller: WriterDep, gateway: GatewayDep, idem: 
         if line is None:
             raise CreditLineNonexistent(body.line_id)
         caller.must_be(line.obligor, "obligor of the credit line", line_id=body.line_id)
+        # A fingerprint already in use is refused by the check before sending (the contract's
+        # ReceivableDuplicateDocument, 409): no separate look-up needed.
         document = bytes.fromhex(body.document_hash[2:])
-        existing = gateway.ledger.receivable_of_document(document)
-        if existing:
-            raise ReceivableDuplicateDocument(document, existing)
         issued = gateway.ledger.issue(caller.account, body.supplier, line_id=body.line_id, currency=line.currency,
                                       face_value=body.face_value, maturity=body.maturity, document_hash=document)
         return Outcome({"receivable_id": issued.receivable_id, "token_id": issued.token_id}, issued.receipt, 201)
