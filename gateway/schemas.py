@@ -200,11 +200,44 @@ class ForecloseRequest(Body):
 
 
 class RawTransaction(Body):
-    raw_transaction: str = Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=200_000,
+    raw_transaction: str = Field(pattern=r"^0x(?:[0-9a-fA-F]{2})+$", max_length=200_000,  # whole bytes
                                  description="an EIP-1559 or legacy transaction signed by the party's own key")
 
 
 # -- responses -----------------------------------------------------------------------------------
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error response (gateway/errors.py): the error's name, a message, and the error's
+    arguments by snake_case name (integers as decimal strings, bytes as 0x-hex)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [
+        {"error": "VoucherInsufficientValue", "detail": "the voucher holds less than that",
+         "token_id": "7", "balance": "100", "needed": "250"}]})
+    error: str = Field(description="the Solidity custom error's or the gateway's error name")
+    detail: str
+    errors: list[ValidationIssue] | None = Field(None, description="RequestValidationError only: what is wrong where")
+
+
+#: The error statuses every /v1 operation may answer with (gateway/errors.py says which when).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in (
+        (400, "refused by the contract for another reason"),
+        (401, "no or an unknown API key (or not the operator's credential)"),
+        (403, "the caller lacks the role or does not own what it acts on"),
+        (404, "nonexistent"),
+        (409, "a duplicate or a state conflict"),
+        (422, "invalid input"),
+        (502, "the chain answered unexpectedly"),
+        (503, "the chain, the mirror or the database is unavailable; retry later"),
+    )
+}
 
 
 def amount(value: int) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -162,7 +164,15 @@ ROLES = {
 
 @pytest.fixture(scope="package")
 def gw(tmp_path_factory) -> GW:
-    tmp = tmp_path_factory.mktemp("gateway")
+    with open_world(tmp_path_factory.mktemp("gateway")) as world:
+        yield world
+
+
+@contextmanager
+def open_world(tmp: Path) -> Iterator[GW]:
+    """A fresh Anvil, deployment, gateway (databases under `tmp`) and the parties of ROLES, a
+    line from bank to core; all stopped on exit. The `gw` fixture is one per package; a test
+    that must not disturb it (e.g. the fuzzer) opens its own."""
     with LocalNode() as node:
         operator = dev_account(0)
         chain = Chain(node.url)

@@ -17,7 +17,11 @@ def health() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/ready", response_model=None)
+@router.get("/ready", response_model=None, responses={503: {
+    "description": "not ready: the chain does not answer, or the mirror halted or lags",
+    "content": {"application/json": {"schema": {
+        "type": "object", "required": ["status", "reason"],
+        "properties": {"status": {"const": "unavailable"}, "reason": {"type": "string"}}}}}}})
 def ready(gateway: GatewayDep):
     """Ready: the chain answers and the mirror is running within `ready_max_lag` blocks of its head."""
     try:

@@ -124,7 +124,7 @@ def list_receivables(
     caller: PartyDep, gateway: GatewayDep,
     obligor: Address | None = None, supplier: Address | None = None,
     state: Annotated[str | None, Query(description=", ".join(s.name for s in ReceivableState if s))] = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, lt=2**63)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     query = select(Receivable)
     if obligor:

@@ -143,11 +143,11 @@ def approve(token_id: Id, body: TokenApproval, caller: WriterDep, gateway: Gatew
 @router.get("")
 def list_vouchers(
     caller: PartyDep, gateway: GatewayDep,
-    holder: Address | None = None, receivable_id: Annotated[int | None, Query(gt=0)] = None,
+    holder: Address | None = None, receivable_id: Annotated[int | None, Query(gt=0, lt=2**48)] = None,
     status: Annotated[str | None, Query(description="one of " + ", ".join(STATUSES))] = None,
     matures_after: Annotated[Timestamp | None, Query(description="receivable maturity >= this (unix s)")] = None,
     matures_before: Annotated[Timestamp | None, Query(description="receivable maturity < this (unix s)")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, lt=2**63)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     """Vouchers, filtered and paginated (by token id); burned ones only when status=BURNED.
     `matures_after` / `matures_before` filter by their receivable's maturity."""
