@@ -39,6 +39,8 @@ CACHED_GAS_MARGIN = 2.0
 REESTIMATE_EVERY = 32
 #: The most transactions the pipeline checks and sends in one round.
 MAX_ROUND = 256
+#: How many receipts read before anyone waited for them are kept (see Pipeline._hand_out).
+UNCLAIMED_KEPT = 4096
 
 
 class Chain:
@@ -334,9 +336,10 @@ class Pipeline:
     together with the nonces of senders not seen before; then signs them and sends them in one
     batch. While the node works on a round the next one gathers, so rounds grow with the load.
 
-    The receipt thread watches the head (eth_blockNumber) and, for each new block, reads all its
-    receipts at once (eth_getBlockReceipts; one eth_getTransactionReceipt per waiting
-    transaction on nodes without it), so its cost follows blocks, not waiting transactions.
+    The receipt thread watches the head and, for each new block, reads all its receipts at once
+    (eth_getBlockReceipts), so its cost follows blocks, not waiting transactions. It asks per
+    transaction (eth_getTransactionReceipt) on nodes without that method, after a rewind or reorg
+    of the head, and as a safety net when the head has not moved for a second.
     Callers block in submit() until their own receipt arrives.
     """
 
@@ -347,6 +350,7 @@ class Pipeline:
         self.closed = False
         self._queue: deque[_Job] = deque()
         self._pending: dict[str, _Job] = {}
+        self._unclaimed: dict[str, dict[str, Any]] = {}  # receipts read before their job was pending
         self._wake = threading.Condition()  # guards _queue, _pending and closed
         self._block_receipts = True  # until the node says it lacks eth_getBlockReceipts
         self._threads = [threading.Thread(target=self._run, name="ledger-pipeline", daemon=True),
@@ -488,14 +492,18 @@ class Pipeline:
             else:
                 job.tx_hash = reply["result"]
                 with self._wake:
-                    self._pending[job.tx_hash] = job
-                    self._wake.notify_all()
+                    receipt = self._unclaimed.pop(job.tx_hash, None)
+                    if receipt is None:
+                        self._pending[job.tx_hash] = job
+                        self._wake.notify_all()
+                if receipt is not None:
+                    job.finish(receipt=receipt)
 
     # -- receipts ------------------------------------------------------------------------------
 
     def _watch(self) -> None:
-        seen = None  # the head whose receipts were last read
-        idle = 0.0
+        seen: tuple[int, str] | None = None  # the head (number, hash) whose receipts were read
+        idle, checked = 0.0, time.monotonic()
         while True:
             with self._wake:
                 while not self._pending and not self.closed:
@@ -505,14 +513,20 @@ class Pipeline:
             if idle:
                 time.sleep(idle)
             try:
-                head = int(self._watch_rpc.call("eth_blockNumber"), 16)
-                if seen is None or head < seen:  # first look, or the chain was rewound
-                    seen = head - 1
+                latest = self._watch_rpc.call("eth_getBlockByNumber", "latest", False)
+                head = (int(latest["number"], 16), latest["hash"])
                 if head == seen:
                     idle = min(max(idle * 2, 0.0005), 0.01)
-                    continue
-                self._collect(seen + 1, head)
-                seen, idle = head, 0.0
+                    if time.monotonic() - checked > 1.0:  # a safety net: ask for each one
+                        self._collect_by_hash()
+                        checked = time.monotonic()
+                elif seen is None or head[0] <= seen[0] or head[0] - seen[0] > 64:
+                    # First look, a rewind or reorg (evm_revert, anvil_reorg) or a long gap.
+                    self._collect_by_hash()
+                    seen, idle, checked = head, 0.0, time.monotonic()
+                else:
+                    self._collect(seen[0] + 1, head[0])
+                    seen, idle = head, 0.0
             except LedgerError as error:
                 log.warning("reading receipts failed: %s; retrying", error)
                 idle = 0.5
@@ -522,26 +536,37 @@ class Pipeline:
             self._expire()
 
     def _collect(self, first: int, last: int) -> None:
-        """Hand out the receipts of blocks first..last to the transactions waiting for them."""
-        receipts: list[dict[str, Any]] = []
-        if self._block_receipts:
-            replies = self._watch_rpc.batch_replies(
-                [("eth_getBlockReceipts", [hex(n)]) for n in range(max(first, last - 63), last + 1)])
-            if all("error" not in r for r in replies) and first >= last - 63:
-                for reply in replies:
-                    receipts.extend(reply["result"] or [])
-            elif any("error" in r and r["error"].get("code") == -32601 for r in replies):
-                self._block_receipts = False  # the node lacks the method
-        if not receipts:  # per transaction: the fallback, and after a long gap
-            with self._wake:
-                hashes = list(self._pending)
-            replies = self._watch_rpc.batch_replies([("eth_getTransactionReceipt", [h]) for h in hashes])
-            receipts = [r["result"] for r in replies if r.get("result")]
+        """Hand out the receipts of blocks first..last (eth_getBlockReceipts where the node has it)."""
+        if not self._block_receipts:
+            return self._collect_by_hash()
+        replies = self._watch_rpc.batch_replies([("eth_getBlockReceipts", [hex(n)]) for n in range(first, last + 1)])
+        if any("error" in r for r in replies):
+            if any(_unsupported(r["error"]) for r in replies if "error" in r):
+                self._block_receipts = False  # the node lacks the method (Ganache 7, older Geth)
+            return self._collect_by_hash()
+        self._hand_out([receipt for r in replies for receipt in (r["result"] or [])])
+
+    def _collect_by_hash(self) -> None:
         with self._wake:
-            found = [(self._pending.pop(r["transactionHash"], None), r) for r in receipts]
+            hashes = list(self._pending)
+        replies = self._watch_rpc.batch_replies([("eth_getTransactionReceipt", [h]) for h in hashes])
+        self._hand_out([r["result"] for r in replies if r.get("result")])
+
+    def _hand_out(self, receipts: list[dict[str, Any]]) -> None:
+        """Give each receipt to its waiting transaction. One not (yet) waited for is kept a while:
+        a transaction can be mined, and its block read, before its sender registers it."""
+        found = []
+        with self._wake:
+            for receipt in receipts:
+                job = self._pending.pop(receipt["transactionHash"], None)
+                if job is not None:
+                    found.append((job, receipt))
+                else:
+                    self._unclaimed[receipt["transactionHash"]] = receipt
+            while len(self._unclaimed) > UNCLAIMED_KEPT:
+                self._unclaimed.pop(next(iter(self._unclaimed)))
         for job, receipt in found:
-            if job is not None:
-                job.finish(receipt=receipt)
+            job.finish(receipt=receipt)
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -550,3 +575,9 @@ class Pipeline:
             jobs = [self._pending.pop(h) for h in late]
         for job in jobs:
             job.finish(error=ChainError(f"transaction {job.tx_hash} not mined in time"))
+
+
+def _unsupported(error: dict[str, Any]) -> bool:
+    """Whether a JSON-RPC error says the method does not exist (-32601; Ganache says it in words)."""
+    message = str(error.get("message", "")).lower()
+    return error.get("code") == -32601 or "does not exist" in message or "not supported" in message
