@@ -186,8 +186,11 @@ contract Factoring is IFactoring, ReentrancyGuard {
     }
 
     /// @dev The price, less what the voucher was paid out since the deal; never below zero.
+    /// `paidNow` can be below `paidAtDeal`: value that moved out of the voucher took its paid
+    /// share along, and value that moved back in may carry less. Then nothing was received on it.
     function _owed(Offer storage o, uint96 paidNow) private view returns (uint256) {
-        uint256 received = uint256(paidNow) - o.paidAtDeal;
+        uint256 paidAtDeal = o.paidAtDeal;
+        uint256 received = paidNow > paidAtDeal ? paidNow - paidAtDeal : 0;
         return received >= o.price ? 0 : o.price - received;
     }
 

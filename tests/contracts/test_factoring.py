@@ -259,3 +259,33 @@ def test_recourse_needs_a_deal_with_recourse_and_the_voucher_still_held(w, p, le
     with pytest.raises(FactoringVoucherNotHeld) as info:
         led.exercise_recourse(p.bank, held.offer_id)
     assert info.value.holder == p.bank2.address
+
+
+
+def test_recourse_when_the_deal_voucher_holds_less_paid_out_than_at_the_deal(w, p, led):
+    """Regression (found by tests/contracts/test_system_properties.py): a voucher sold after a
+    claim carries paid-out units; the financier splits part of it off and tops it up from an
+    unclaimed voucher of the same receivable. Its value is as at the deal, but less of it has
+    been paid out: the financier received nothing on it since the deal, so recourse asks the whole
+    price. (It reverted with an arithmetic panic: recourse could never be exercised.)"""
+    issued = w.issue(100_000, maturity_days=30)
+    unclaimed = led.split(p.tier1, issued.token_id, p.tier2, 10_000).token_id
+    led.repay(p.core, issued.receivable_id, 20_000)
+    assert led.claim(p.tier1, issued.token_id).amount == 18_000  # 20 % of its 90,000
+    made = offer(w, issued.token_id, 50_000, recourse=True)  # carries 10,000 paid out
+    deal = led.accept_offer(p.bank, made.offer_id)
+    assert led.offer_of(made.offer_id).paid_at_deal == 10_000
+    bought = led.split(p.tier2, unclaimed, p.bank, 5_000).token_id  # paid 0
+    led.split(p.bank, made.token_id, p.bank, 5_000)  # takes 1,000 of the paid with it
+    led.transfer_value(p.bank, bought, made.token_id, 5_000)  # brings none back
+    v = led.voucher_of(made.token_id)
+    assert (v.holder, v.value, v.paid) == (p.bank.address, 50_000, 9_000)
+    w.advance(38 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    receipt = led.exercise_recourse(p.bank, made.offer_id)
+    assert receipt.named("RecourseExercised")[0].args["amount"] == deal.price
+    assert led.recourse_due(made.offer_id) == deal.price
+    seller_before = w.balance(p.tier1)
+    led.pay_recourse(p.tier1, made.offer_id)
+    assert seller_before - w.balance(p.tier1) == deal.price
+    assert led.voucher_of(made.token_id).holder == p.tier1.address
