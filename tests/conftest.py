@@ -26,16 +26,17 @@ CASH = 10**12  # each party's starting cash, in the currency's smallest unit
 GRACE = 7 * DAY
 
 
-def chain_property_settings(steps: int) -> settings:
+def chain_property_settings(steps: int, examples: int | None = None) -> settings:
     """Hypothesis settings for a state machine that drives the real contracts.
 
-    LEDGER_PROPERTY_EXAMPLES sets the number of examples (20 by default: CI's budget; raise it
-    for a longer run). Shrinking replays hundreds of chain transactions per attempt, so it is
-    opt-in (LEDGER_PROPERTY_SHRINK=1): a failure reports its sequence at once, not minutes later.
+    LEDGER_PROPERTY_EXAMPLES sets the number of examples (`examples`, else 20, by default: CI's
+    budget; raise it for a longer run). Shrinking replays hundreds of chain transactions per
+    attempt, so it is opt-in (LEDGER_PROPERTY_SHRINK=1): a failure reports its sequence at once,
+    not minutes later.
     """
     shrink = bool(os.environ.get("LEDGER_PROPERTY_SHRINK"))
     return settings(
-        max_examples=int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", "20")),
+        max_examples=int(os.environ.get("LEDGER_PROPERTY_EXAMPLES", examples or 20)),
         stateful_step_count=steps,
         deadline=None,
         database=None,

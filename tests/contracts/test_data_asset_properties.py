@@ -15,9 +15,9 @@ import os
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from ledger import PledgeState, Role
+from ledger import PledgeState
 from ledger.exceptions import (
     CreditLineCollateralShortfall,
     CreditLineInsufficient,
@@ -26,20 +26,22 @@ from ledger.exceptions import (
     DataAssetNotAppraised,
     DataAssetTooManyAppraisals,
 )
-from tests.conftest import DAY, LINE_LIMIT, chain_property_settings, dev_account
-
-
-APPRAISER, APPRAISER2, EXCHANGE, PROVIDER = (dev_account(i) for i in (10, 11, 12, 13))
-BPS = 10_000
+from tests.conftest import DAY, LINE_LIMIT
+from tests.contracts.chain_machines import (
+    APPRAISER,
+    APPRAISER2,
+    BPS,
+    EXCHANGE,
+    PROVIDER,
+    ChainMachine,
+    admit_data_parties,
+    true_effective_limit,
+)
 
 
 @pytest.fixture(scope="module")
 def world(world):
-    led, op = world.ledger, world.parties.operator
-    for account, role in ((APPRAISER, Role.APPRAISER), (APPRAISER2, Role.APPRAISER), (EXCHANGE, Role.EXCHANGE),
-                          (PROVIDER, Role.SUPPLIER)):
-        led.admit(op, account, [role])
-    return world
+    return admit_data_parties(world)
 
 
 @pytest.mark.chain
@@ -49,32 +51,16 @@ def test_one_pledge_per_asset_and_no_line_beyond_its_effective_limit(world):
     led = w.ledger
     financiers = {}
 
-    class Collateral(RuleBasedStateMachine):
+    class Collateral(ChainMachine):
         @initialize()
         def start(self):
-            self.snapshot = w.chain.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.begin()
             second = led.grant_credit_line(p.bank2, p.core, w.cash, LINE_LIMIT // 2, w.now() + 3 * 365 * DAY).line_id
             self.lines = [w.line_id, second]
             financiers.update({w.line_id: p.bank, second: p.bank2})
             self.assets: list[int] = []
             self.pledges: list[int] = []
             self.receivables: dict[int, int] = {}  # id -> line
-
-        def teardown(self):
-            if hasattr(self, "snapshot"):
-                w.chain.w3.provider.make_request("evm_revert", [self.snapshot])
-                w.chain.forget_local_state()
-
-        # -- helpers --------------------------------------------------------------------------
-        def _true_limit(self, line_id: int, block) -> int:
-            """The effective limit by the spec, from the appraisals as they stand at `block`."""
-            now = w.chain.w3.eth.get_block(block)["timestamp"]
-            total = 0
-            for asset_id in led._call(led.data_assets.functions.pledgedTo(line_id), block):
-                live = [a.value for a in led.appraisals(asset_id, block=block) if a.valid_until > now]
-                total += min(live, default=0)
-            rate = led.collateral(line_id, block=block).advance_rate_bps
-            return min(led.credit_line(line_id, block=block).limit + total * rate // BPS, 2**96 - 1)
 
         # -- rules ----------------------------------------------------------------------------
         @precondition(lambda self: hasattr(self, "lines"))
@@ -129,7 +115,7 @@ def test_one_pledge_per_asset_and_no_line_beyond_its_effective_limit(world):
                 assert error.used > error.limit
             else:
                 line = led.credit_line(pledge.line_id, block=receipt.block_number)
-                assert line.used <= self._true_limit(pledge.line_id, receipt.block_number)
+                assert line.used <= true_effective_limit(led, pledge.line_id, receipt.block_number)
 
         @precondition(lambda self: hasattr(self, "lines"))
         @rule(data=st.data(), rate=st.integers(0, BPS))
@@ -152,7 +138,7 @@ def test_one_pledge_per_asset_and_no_line_beyond_its_effective_limit(world):
                 return
             block = issued.receipt.block_number
             (drawn,) = issued.receipt.named("CreditLineDrawn")
-            assert drawn.args["used"] <= self._true_limit(line_id, block)
+            assert drawn.args["used"] <= true_effective_limit(led, line_id, block)
             self.receivables[issued.receivable_id] = line_id
 
         @precondition(lambda self: getattr(self, "receivables", None))
@@ -196,7 +182,6 @@ def test_one_pledge_per_asset_and_no_line_beyond_its_effective_limit(world):
                 return
             block = w.chain.w3.eth.block_number
             for line_id in self.lines:
-                assert led.effective_limit(line_id) <= self._true_limit(line_id, block)
+                assert led.effective_limit(line_id) <= true_effective_limit(led, line_id, block)
 
-    Collateral.TestCase.settings = chain_property_settings(steps=30)
-    Collateral.TestCase().runTest()
+    Collateral.run(w, steps=30)

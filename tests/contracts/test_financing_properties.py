@@ -14,11 +14,12 @@ A Hypothesis state machine on the real contracts; each example rewinds the chain
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, precondition, rule
 
 from ledger import ReceivableState, VoucherStatus
 from ledger.types import OfferState
-from tests.conftest import DAY, chain_property_settings
+from tests.conftest import DAY
+from tests.contracts.chain_machines import ChainMachine, assert_cash_conserved
 
 
 
@@ -33,19 +34,14 @@ def test_money_and_value_are_conserved_through_financing(world):
     cash = led.currency(w.cash)
     line_expiry = led.credit_line(w.line_id).expiry
 
-    class Financing(RuleBasedStateMachine):
+    class Financing(ChainMachine):
         @initialize()
         def start(self):
-            self.snapshot = w.chain.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.begin()
             self.supply = cash.functions.totalSupply().call()
             self.receivables: dict[int, int] = {}  # id -> face value
             self.tokens: set[int] = set()
             self.offers: set[int] = set()
-
-        def teardown(self):
-            if hasattr(self, "snapshot"):
-                w.chain.w3.provider.make_request("evm_revert", [self.snapshot])
-                w.chain.forget_local_state()
 
         # -- helpers --------------------------------------------------------------------------
         def _vouchers(self, status=VoucherStatus.ACTIVE):
@@ -168,21 +164,14 @@ def test_money_and_value_are_conserved_through_financing(world):
         def conserved(self):
             if not hasattr(self, "receivables"):
                 return
-            assert cash.functions.totalSupply().call() == self.supply
             known = [a.address for a in everyone] + [led.voucher.address, led.factoring.address]
-            assert sum(cash.functions.balanceOf(a).call() for a in known) == self.supply
+            assert_cash_conserved(led, w.cash, self.supply, known, self.receivables)
             values: dict[int, int] = {}
             for token in self.tokens:
                 v = led.voucher_of(token)
                 values[v.receivable_id] = values.get(v.receivable_id, 0) + v.value
                 assert 0 <= v.paid <= v.value
             assert values == {rid: face for rid, face in self.receivables.items()}
-            held = 0
-            for rid, face in self.receivables.items():
-                r = led.receivable(rid)
-                assert r.claimed <= r.repaid <= face
-                held += r.repaid - r.claimed
-            assert cash.functions.balanceOf(led.voucher.address).call() == held
 
         @invariant()
         def full_repayment_pays_out_the_face_value(self):
@@ -196,5 +185,4 @@ def test_money_and_value_are_conserved_through_financing(world):
                 due = sum(led.claimable(t) for t in self.tokens if led.voucher_of(t).receivable_id == rid)
                 assert r.claimed + due == face
 
-    Financing.TestCase.settings = chain_property_settings(steps=30)
-    Financing.TestCase().runTest()
+    Financing.run(w, steps=30)

@@ -9,10 +9,10 @@ invariants. Each example starts from a chain snapshot and rewinds to it afterwar
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, rule
+from hypothesis.stateful import Bundle, initialize, invariant, multiple, rule
 
 from ledger.exceptions import MembershipNotMember, VoucherInsufficientValue
-from tests.conftest import DAY, chain_property_settings
+from tests.contracts.chain_machines import ChainMachine
 
 
 
@@ -22,12 +22,12 @@ def test_value_is_conserved_and_held_by_members(world):
     p = w.parties
     members = [p.tier1, p.tier2, p.tier3, p.bank]
 
-    class Vouchers(RuleBasedStateMachine):
+    class Vouchers(ChainMachine):
         tokens = Bundle("tokens")
 
         @initialize(target=tokens, faces=st.lists(st.integers(1, 10**6), min_size=1, max_size=2))
         def issue(self, faces):
-            self.snapshot = w.chain.w3.provider.make_request("evm_snapshot", [])["result"]
+            self.begin()
             self.model: dict[int, tuple[str, int, int]] = {}  # token -> (holder, value, receivable)
             self.faces: dict[int, int] = {}
             roots = []
@@ -37,10 +37,6 @@ def test_value_is_conserved_and_held_by_members(world):
                 self.model[issued.token_id] = (p.tier1.address, face, issued.receivable_id)
                 roots.append(issued.token_id)
             return multiple(*roots)
-
-        def teardown(self):
-            w.chain.w3.provider.make_request("evm_revert", [self.snapshot])
-            w.chain.forget_local_state()
 
         def _signer(self, token):
             holder = self.model[token][0]
@@ -119,5 +115,4 @@ def test_value_is_conserved_and_held_by_members(world):
                 totals[rid] = totals.get(rid, 0) + v.value
             assert totals == self.faces
 
-    Vouchers.TestCase.settings = chain_property_settings(steps=25)
-    Vouchers.TestCase().runTest()
+    Vouchers.run(w, steps=25)
