@@ -19,6 +19,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
+import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -158,6 +159,9 @@ def response_of(error: Exception) -> tuple[int, dict[str, Any]]:
     if isinstance(error, DBAPIError):
         # The gateway's or the mirror's database is away (stopped, locked, unreachable).
         return 503, {"error": "DatabaseUnavailable", "detail": "the database does not answer; retry later"}
+    if isinstance(error, requests.RequestException):
+        # web3's own HTTP calls (a view, a self-signed transaction) to a node that is away.
+        return 503, {"error": "ChainUnavailable", "detail": "the chain node does not answer; retry later"}
     if isinstance(error, TimeoutError):
         return 503, {"error": "MirrorUnavailable", "detail": str(error)}
     if isinstance(error, LedgerError):
@@ -172,6 +176,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LedgerError)
     @app.exception_handler(TimeoutError)
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(requests.RequestException)
     async def _ledger(request: Request, error: Exception) -> JSONResponse:
         status, body = response_of(error)
         if status >= 500:

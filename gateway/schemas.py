@@ -7,7 +7,7 @@ Ids (receivable, voucher, line, offer) are 48-bit and are plain JSON numbers.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from eth_utils import is_address, to_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -223,6 +223,128 @@ class ErrorBody(BaseModel):
     error: str = Field(description="the Solidity custom error's or the gateway's error name")
     detail: str
     errors: list[ValidationIssue] | None = Field(None, description="RequestValidationError only: what is wrong where")
+
+
+# Documented success bodies (`responses=` on the routes: documentation only, the handlers' dicts
+# are sent as they are; tests/gateway/test_gateway_fuzz.py checks that they match). The fields
+# named here are always there; responses may carry more.
+
+Decimal = Annotated[str, Field(pattern=r"^[0-9]+$", description="an integer as a decimal string")]
+AddressOut = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Hash32Out = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class BlockRef(Out):
+    """The chain block a read reflects (the mirror's), or the block a write was applied in."""
+
+    number: int
+    hash: Hash32Out
+
+
+class VoucherPublic(Out):
+    token_id: int
+    holder: AddressOut
+    receivable_id: int
+    value: Decimal
+    paid: Decimal
+    parent_id: int | None
+    status: Literal[tuple([s.name for s in VoucherStatus if s] + ["BURNED"])]  # type: ignore[valid-type]
+    minted_block: int
+    burned_block: int | None
+
+
+class VoucherDetail(VoucherPublic):
+    lineage: list[VoucherPublic] = Field(description="its ancestors, from the root down to its parent")
+    history: list[dict[str, Any]]
+    block: BlockRef | None
+
+
+class VoucherPage(Out):
+    items: list[VoucherPublic]
+    total: int
+    offset: int
+    limit: int
+    block: BlockRef | None
+
+
+class ReceivablePublic(Out):
+    receivable_id: int
+    obligor: AddressOut
+    supplier: AddressOut
+    line_id: int
+    currency: AddressOut
+    face_value: Decimal
+    repaid: Decimal
+    claimed: Decimal
+    maturity: int
+    document_hash: Hash32Out
+    root_token_id: int
+    state: Literal[tuple(s.name for s in ReceivableState if s)]  # type: ignore[valid-type]
+    issued_block: int
+    tx_hash: Hash32Out
+
+
+class ReceivableDetail(ReceivablePublic):
+    outstanding_value: Decimal
+    tree: list[dict[str, Any]] = Field(description="its vouchers, each with its `children`")
+    block: BlockRef | None
+
+
+class ReceivablePage(Out):
+    items: list[ReceivablePublic]
+    total: int
+    offset: int
+    limit: int
+    block: BlockRef | None
+
+
+class OfferPublic(Out):
+    offer_id: int
+    seller: AddressOut
+    token_id: int
+    receivable_id: int
+    value: Decimal
+    rate_bps: int
+    recourse: bool
+    state: Literal[tuple(s.name for s in OfferState if s)]  # type: ignore[valid-type]
+    financier: AddressOut | None
+    deadline: int
+    recourse_state: Literal[tuple(s.name for s in RecourseState)]  # type: ignore[valid-type]
+    price: Decimal
+    recourse_amount: Decimal
+    block: BlockRef | None
+
+
+class CreditLinePublic(Out):
+    line_id: int
+    financier: AddressOut
+    obligor: AddressOut
+    currency: AddressOut
+    limit: Decimal
+    used: Decimal
+    expiry: int
+    grace_period: int
+    block: BlockRef | None
+    effective_limit: Decimal | None = None
+    available: Decimal | None = None
+
+
+class WriteResult(Out):
+    """A write's answer: what it created (ids), the transaction and the block the mirror applied."""
+
+    tx_hash: Hash32Out | None = None
+    mined_in: int | None = Field(None, description="the block the transaction was mined in")
+    block: BlockRef | None = Field(None, description="null when the mirror had not applied it in time (202)")
+
+
+def written(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The documented success responses of a write answering `status`."""
+    return {status: {"model": WriteResult, "description": "mined and applied by the mirror"},
+            202: {"model": WriteResult, "description": "mined; the mirror has not applied it yet (`block` null)"}}
 
 
 #: The error statuses every /v1 operation may answer with (gateway/errors.py says which when).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 
+from gateway_world import dev_account
 from sqlalchemy import update
 
 from gateway.models import IdempotencyRecord
@@ -114,3 +115,23 @@ def test_a_write_whose_owner_is_alive_is_not_taken_over(gw):
     assert idempotent._abandoned(record_of(gw, key))  # ours, but no longer running: a failed release
     retried = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", body, key=key)
     assert retried.status_code == 201 and gw.ledger.voucher_of(root).value == 99_999
+
+
+def test_a_self_signed_transaction_mined_before_the_crash_is_answered_with_its_receipt(gw):
+    own = dev_account(9)
+    party = gw.register("Own-key supplier after a crash", ["SUPPLIER_ROLE"], address=own.address)
+    issued = gw.issue(supplier=party, accept=False)
+    w3 = gw.gateway.chain.w3
+    tx = gw.ledger.voucher.functions.accept(issued["receivable_id"]).build_transaction({
+        "from": own.address, "nonce": w3.eth.get_transaction_count(own.address), "chainId": w3.eth.chain_id,
+        "gas": 500_000, "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9})
+    raw = "0x" + bytes(own.sign_transaction(tx).raw_transaction).hex()
+    key = str(uuid.uuid4())
+    first = gw.post(party, "/v1/transactions", {"raw_transaction": raw}, key=key)
+    assert first.status_code == 200, first.json()
+    crash(gw, key)
+    # Simulating it again would refuse (ReceivableNotPending): the retry answers its receipt.
+    retried = gw.post(party, "/v1/transactions", {"raw_transaction": raw}, key=key)
+    assert retried.status_code == 200, retried.json()
+    assert retried.json()["tx_hash"] == first.json()["tx_hash"]
+    assert "ReceivableAccepted" in retried.json()["events"]

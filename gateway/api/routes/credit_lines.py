@@ -9,14 +9,14 @@ from ledger.exceptions import CreditLineNonexistent
 from ledger.mirror import CreditLine
 
 from ...errors import NotOwner
-from ...schemas import AdvanceRate, CreditLineCreate, CreditTerms, Id, credit_line_json
+from ...schemas import AdvanceRate, CreditLineCreate, CreditLinePublic, CreditTerms, Id, credit_line_json, written
 from ...service import Outcome, block_json
 from ..deps import GatewayDep, IdempotencyDep, PartyDep, WriterDep
 
 router = APIRouter(prefix="/credit-lines", tags=["credit lines"])
 
 
-@router.post("", status_code=201, response_model=None)
+@router.post("", status_code=201, response_model=None, responses=written(201))
 def grant(body: CreditLineCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Grant `obligor` a credit line (FINANCIER)."""
 
@@ -38,7 +38,7 @@ def _financed_by(gateway, caller, line_id: int) -> CreditLine:
     return line
 
 
-@router.post("/{line_id}/terms", response_model=None)
+@router.post("/{line_id}/terms", response_model=None, responses=written())
 def set_terms(line_id: Id, body: CreditTerms, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Change the line's base limit and expiry (its financier). Existing vouchers stay valid."""
 
@@ -50,7 +50,7 @@ def set_terms(line_id: Id, body: CreditTerms, caller: WriterDep, gateway: Gatewa
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{line_id}/advance-rate", response_model=None)
+@router.post("/{line_id}/advance-rate", response_model=None, responses=written())
 def set_advance_rate(line_id: Id, body: AdvanceRate, caller: WriterDep, gateway: GatewayDep,
                      idem: IdempotencyDep):
     """Set the share of the pledged data assets' counted value the line lends (its financier)."""
@@ -63,7 +63,7 @@ def set_advance_rate(line_id: Id, body: AdvanceRate, caller: WriterDep, gateway:
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{line_id}/sync-collateral", response_model=None)
+@router.post("/{line_id}/sync-collateral", response_model=None, responses=written())
 def sync_collateral(line_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Recount the line's pledged data assets after a counted appraisal expired (any member)."""
 
@@ -75,7 +75,7 @@ def sync_collateral(line_id: Id, caller: WriterDep, gateway: GatewayDep, idem: I
     return gateway.write(caller.party, idem, act)
 
 
-@router.get("/{line_id}")
+@router.get("/{line_id}", responses={200: {"model": CreditLinePublic}})
 def get(line_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
     """The line as the mirror has it, with its data-asset collateral, effective limit (base limit plus
     counted collateral × advance rate) and what it can still lend, from CreditLines' views at the

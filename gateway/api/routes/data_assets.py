@@ -19,8 +19,8 @@ from ledger.exceptions import DataAssetDuplicateContent, DataAssetNotPledged
 from ...crypto import fingerprint
 from ...errors import ApiError, InvalidInput, NotFound, NotOwner
 from ...models import AppraisalReport
-from ...schemas import (AppraisalCreate, DataAssetCreate, ForecloseRequest, Hash32, Id, ListingCreate,
-                        PledgeCreate, data_asset_json)
+from ...schemas import (AppraisalCreate, DataAssetCreate, ForecloseRequest, Hash32, Id, ListingCreate, PledgeCreate,
+                        data_asset_json, written)
 from ...service import Outcome
 from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
 
@@ -52,7 +52,7 @@ def _need_pledgee(gateway, caller: Caller, asset_id: int) -> None:
     caller.must_be(pledgee, "pledgee of the data asset", asset_id=asset_id, pledgee=pledgee)
 
 
-@router.post("", status_code=201, response_model=None)
+@router.post("", status_code=201, response_model=None, responses=written(201))
 def register(body: DataAssetCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Register a data asset owned by the caller (any member but an auditor) by its content
     fingerprint. Content already registered is refused (409) before anything is sent."""
@@ -71,7 +71,7 @@ def register(body: DataAssetCreate, caller: WriterDep, gateway: GatewayDep, idem
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{asset_id}/appraisals", status_code=201, response_model=None)
+@router.post("/{asset_id}/appraisals", status_code=201, response_model=None, responses=written(201))
 def appraise(asset_id: Id, body: AppraisalCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Attest the asset's value until `valid_until` (APPRAISER, not its owner); the lowest
     unexpired appraisal is the value that counts."""
@@ -86,7 +86,7 @@ def appraise(asset_id: Id, body: AppraisalCreate, caller: WriterDep, gateway: Ga
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{asset_id}/listing", response_model=None)
+@router.post("/{asset_id}/listing", response_model=None, responses=written())
 def list_asset(asset_id: Id, body: ListingCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Certify and list the asset as a product of the caller (EXCHANGE)."""
 
@@ -99,7 +99,7 @@ def list_asset(asset_id: Id, body: ListingCreate, caller: WriterDep, gateway: Ga
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{asset_id}/pledge", status_code=201, response_model=None)
+@router.post("/{asset_id}/pledge", status_code=201, response_model=None, responses=written(201))
 def pledge(asset_id: Id, body: PledgeCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Pledge a listed, appraised asset to a credit line's financier (its owner); the line's
     limit rises by the counted value × the line's advance rate."""
@@ -115,7 +115,7 @@ def pledge(asset_id: Id, body: PledgeCreate, caller: WriterDep, gateway: Gateway
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{asset_id}/release", response_model=None)
+@router.post("/{asset_id}/release", response_model=None, responses=written())
 def release(asset_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """End the asset's pledge (its pledgee); refused if the line would then use more than its limit."""
 
@@ -128,7 +128,7 @@ def release(asset_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempote
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{asset_id}/foreclose", response_model=None)
+@router.post("/{asset_id}/foreclose", response_model=None, responses=written())
 def foreclose(asset_id: Id, body: ForecloseRequest, caller: WriterDep, gateway: GatewayDep,
               idem: IdempotencyDep):
     """Take the pledged asset (its pledgee) on default of a receivable of the pledge's line."""

@@ -10,7 +10,7 @@ from ledger.mirror import Offer
 from ledger.types import OfferState
 
 from ...errors import NotOwner
-from ...schemas import Id, OfferCreate, offer_json
+from ...schemas import Id, OfferCreate, OfferPublic, offer_json, written
 from ...service import Outcome, block_json
 from ..deps import GatewayDep, IdempotencyDep, PartyDep, WriterDep
 from .vouchers import held_voucher
@@ -25,7 +25,7 @@ def _offer(gateway, offer_id: int) -> Offer:
     return found
 
 
-@router.post("", status_code=201, response_model=None)
+@router.post("", status_code=201, response_model=None, responses=written(201))
 def create(body: OfferCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Offer `value` of a voucher for factoring; the value is locked (split off if a part) until
     the offer is accepted or cancelled."""
@@ -40,7 +40,7 @@ def create(body: OfferCreate, caller: WriterDep, gateway: GatewayDep, idem: Idem
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{offer_id}/cancel", response_model=None)
+@router.post("/{offer_id}/cancel", response_model=None, responses=written())
 def cancel(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Withdraw an open offer (its seller); the voucher is unlocked."""
 
@@ -52,7 +52,7 @@ def cancel(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempoten
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{offer_id}/accept", response_model=None)
+@router.post("/{offer_id}/accept", response_model=None, responses=written())
 def accept(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Buy the offered voucher (FINANCIER; the offeree if one was named): voucher and price change
     hands in one transaction."""
@@ -68,7 +68,7 @@ def accept(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempoten
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{offer_id}/exercise-recourse", response_model=None)
+@router.post("/{offer_id}/exercise-recourse", response_model=None, responses=written())
 def exercise_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Claim recourse against the seller once the receivable is Overdue (the deal's financier)."""
 
@@ -82,7 +82,7 @@ def exercise_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{offer_id}/pay-recourse", response_model=None)
+@router.post("/{offer_id}/pay-recourse", response_model=None, responses=written())
 def pay_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Pay what recourse asks (the seller) and take the voucher back."""
 
@@ -94,7 +94,7 @@ def pay_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Ide
     return gateway.write(caller.party, idem, act)
 
 
-@router.get("/{offer_id}")
+@router.get("/{offer_id}", responses={200: {"model": OfferPublic}})
 def get(offer_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
     with gateway.snapshot() as snap:
         o = snap.session.get(Offer, offer_id)

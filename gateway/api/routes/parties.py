@@ -11,7 +11,7 @@ from ledger.types import OfferState
 
 from ...errors import InvalidInput
 from ...schemas import (Address, OperatorApproval, PartyCreate, RoleChange, amount, credit_line_json, offer_json,
-                        receivable_json, voucher_json)
+                        receivable_json, voucher_json, written)
 from ...service import GRANTABLE, Outcome, block_json
 from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep, WriterDep
 
@@ -85,7 +85,7 @@ def _grantable(role: Role) -> Role:
     return role
 
 
-@router.post("/{address}/roles", response_model=None)
+@router.post("/{address}/roles", response_model=None, responses=written())
 def grant_role(address: Address, body: RoleChange, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Grant a member a party role (operator)."""
     role = _grantable(body.role)
@@ -97,7 +97,7 @@ def grant_role(address: Address, body: RoleChange, gateway: GatewayDep, _: Opera
     return gateway.write(gateway.operator_party, idem, act)
 
 
-@router.delete("/{address}/roles/{role}", response_model=None)
+@router.delete("/{address}/roles/{role}", response_model=None, responses=written())
 def revoke_role(address: Address, role: Role, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Revoke a party role (operator); the account stays a member."""
     role = _grantable(role)
@@ -109,7 +109,7 @@ def revoke_role(address: Address, role: Role, gateway: GatewayDep, _: OperatorDe
     return gateway.write(gateway.operator_party, idem, act)
 
 
-@router.post("/{address}/expel", response_model=None)
+@router.post("/{address}/expel", response_model=None, responses=written())
 def expel(address: Address, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Expel a member (operator): its roles go and its vouchers are frozen until it is admitted again."""
 
@@ -119,7 +119,7 @@ def expel(address: Address, gateway: GatewayDep, _: OperatorDep, idem: Idempoten
     return gateway.write(gateway.operator_party, idem, act)
 
 
-@router.post("/{address}/admit", response_model=None)
+@router.post("/{address}/admit", response_model=None, responses=written())
 def admit(address: Address, body: list[RoleChange], gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Admit (or re-admit after expulsion) an account with party roles (operator)."""
     roles = [_grantable(r.role) for r in body]
@@ -131,7 +131,7 @@ def admit(address: Address, body: list[RoleChange], gateway: GatewayDep, _: Oper
     return gateway.write(gateway.operator_party, idem, act)
 
 
-@router.post("/me/operators", response_model=None)
+@router.post("/me/operators", response_model=None, responses=written())
 def set_approval_for_all(body: OperatorApproval, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Let `operator` move all of the caller's vouchers, or withdraw that (ERC-721 setApprovalForAll)."""
 

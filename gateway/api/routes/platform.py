@@ -7,20 +7,21 @@ from sqlmodel import select
 
 from ledger.mirror import PauseState
 
+from ...schemas import written
 from ...service import Outcome, block_json
 from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep
 
 router = APIRouter(prefix="/platform", tags=["platform"])
 
 
-@router.post("/pause", response_model=None)
+@router.post("/pause", response_model=None, responses=written())
 def pause(gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Pause the voucher contract (operator): nothing moves until unpaused."""
     return gateway.write(gateway.operator_party, idem,
                          lambda: Outcome({"paused": True}, gateway.ledger.pause(gateway.operator)))
 
 
-@router.post("/unpause", response_model=None)
+@router.post("/unpause", response_model=None, responses=written())
 def unpause(gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Unpause the voucher contract (operator)."""
     return gateway.write(gateway.operator_party, idem,

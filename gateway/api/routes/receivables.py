@@ -12,7 +12,8 @@ from ledger.exceptions import CreditLineNonexistent, ReceivableNonexistent
 from ledger.mirror import CreditLine, Receivable, Voucher
 
 from ...errors import InvalidInput, NotOwner
-from ...schemas import Address, Id, ReceivableCreate, Repayment, receivable_json, voucher_json
+from ...schemas import (Address, Id, ReceivableCreate, ReceivableDetail, ReceivablePage, Repayment, receivable_json,
+                        voucher_json, written)
 from ...service import Outcome, block_json
 from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
 
@@ -26,7 +27,7 @@ def _receivable(gateway, receivable_id: int) -> Receivable:
     return found
 
 
-@router.post("", status_code=201, response_model=None)
+@router.post("", status_code=201, response_model=None, responses=written(201))
 def issue(body: ReceivableCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Issue a receivable to `supplier` against the caller's credit line (CORE_ENTERPRISE, the line's
     obligor). A fingerprint that already backs a live receivable is refused (409) before anything is sent."""
@@ -53,21 +54,21 @@ def _supplier_act(gateway, caller: Caller, receivable_id: int, op) -> Outcome:
     return Outcome({"receivable_id": receivable_id}, op(caller.account, receivable_id))
 
 
-@router.post("/{receivable_id}/accept", response_model=None)
+@router.post("/{receivable_id}/accept", response_model=None, responses=written())
 def accept(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Accept a pending receivable (its supplier): the root voucher becomes Active."""
     return gateway.write(caller.party, idem, lambda: _supplier_act(gateway, caller, receivable_id,
                                                                   gateway.ledger.accept))
 
 
-@router.post("/{receivable_id}/reject", response_model=None)
+@router.post("/{receivable_id}/reject", response_model=None, responses=written())
 def reject(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Reject a pending receivable (its supplier); its document fingerprint is freed."""
     return gateway.write(caller.party, idem, lambda: _supplier_act(gateway, caller, receivable_id,
                                                                   gateway.ledger.reject))
 
 
-@router.post("/{receivable_id}/revoke", response_model=None)
+@router.post("/{receivable_id}/revoke", response_model=None, responses=written())
 def revoke(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Revoke a pending receivable (its obligor)."""
 
@@ -79,7 +80,7 @@ def revoke(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idem
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{receivable_id}/repayments", response_model=None)
+@router.post("/{receivable_id}/repayments", response_model=None, responses=written())
 def repay(receivable_id: Id, body: Repayment, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Repay into the receivable (its obligor), at once or in instalments; overpayment is refused."""
 
@@ -92,7 +93,7 @@ def repay(receivable_id: Id, body: Repayment, caller: WriterDep, gateway: Gatewa
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{receivable_id}/mark-overdue", response_model=None)
+@router.post("/{receivable_id}/mark-overdue", response_model=None, responses=written())
 def mark_overdue(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Mark the receivable Overdue (any member, once maturity plus the grace period has passed)."""
 
@@ -103,7 +104,7 @@ def mark_overdue(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{receivable_id}/declare-default", response_model=None)
+@router.post("/{receivable_id}/declare-default", response_model=None, responses=written())
 def declare_default(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Declare an Overdue receivable Defaulted (the financier of its credit line)."""
 
@@ -119,7 +120,7 @@ def declare_default(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, i
     return gateway.write(caller.party, idem, act)
 
 
-@router.get("")
+@router.get("", responses={200: {"model": ReceivablePage}})
 def list_receivables(
     caller: PartyDep, gateway: GatewayDep,
     obligor: Address | None = None, supplier: Address | None = None,
@@ -142,7 +143,7 @@ def list_receivables(
                 "block": block_json(snap.block)}
 
 
-@router.get("/{receivable_id}")
+@router.get("/{receivable_id}", responses={200: {"model": ReceivableDetail}})
 def get(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
     """A receivable with its whole voucher tree (burned vouchers included, as lineage needs them)."""
     with gateway.snapshot() as snap:

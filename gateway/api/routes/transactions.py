@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import requests
 from eth_account import Account
 from eth_utils import to_checksum_address
 from eth_account.typed_transactions import TypedTransaction
 from fastapi import APIRouter
+from eth_utils import keccak
 from hexbytes import HexBytes
+from web3.exceptions import TransactionNotFound
 
 from ledger.exceptions import ChainError
 
 from ...errors import InvalidInput
-from ...schemas import RawTransaction
+from ...schemas import RawTransaction, written
 from ...service import Outcome
 from ..deps import GatewayDep, IdempotencyDep, PartyDep
 
@@ -32,7 +35,7 @@ def _call_of(raw: bytes, sender: str) -> dict:
     return call
 
 
-@router.post("", response_model=None)
+@router.post("", response_model=None, responses=written())
 def submit(body: RawTransaction, caller: PartyDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Send a transaction the party signed with its own key (sender must be the caller's address).
 
@@ -50,10 +53,21 @@ def submit(body: RawTransaction, caller: PartyDep, gateway: GatewayDep, idem: Id
 
     def act() -> Outcome:
         chain = gateway.chain
+        # A retry (after a 5xx) of a transaction that was mined meanwhile: its receipt, not a
+        # simulation that would now refuse it. The hash of a signed transaction is fixed.
+        try:
+            chain.w3.eth.get_transaction_receipt(keccak(raw))
+        except TransactionNotFound:
+            pass
+        else:
+            receipt = chain.wait(keccak(raw), replay=call)
+            return Outcome({"events": [e.name for e in receipt.events]}, receipt)
         with chain.errors.translating():
             chain.w3.eth.call(call)
         try:
             tx_hash = chain.w3.eth.send_raw_transaction(raw)
+        except requests.RequestException:
+            raise  # the node is away (503), not a refusal of the transaction
         except Exception as error:
             raise InvalidInput(f"the node refused the transaction: {error}") from None
         receipt = chain.wait(tx_hash, replay=call)

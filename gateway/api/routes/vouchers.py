@@ -14,7 +14,7 @@ from ledger.mirror import EventLog, Receivable, Voucher
 
 from ...errors import InvalidInput
 from ...schemas import (Address, Id, MergeRequest, SplitRequest, Timestamp, TokenApproval, TransferRequest,
-                        ValueApproval, ValueTransfer, voucher_json)
+                        ValueApproval, ValueTransfer, VoucherDetail, VoucherPage, voucher_json, written)
 from ...service import Outcome, block_json
 from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
 
@@ -44,7 +44,7 @@ def _serial(gateway, *token_ids: int):
     return wrap
 
 
-@router.post("/{token_id}/split", status_code=201, response_model=None)
+@router.post("/{token_id}/split", status_code=201, response_model=None, responses=written(201))
 def split(token_id: Id, body: SplitRequest, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Move `value` out of the voucher into a new voucher for `to` (a member)."""
 
@@ -58,7 +58,7 @@ def split(token_id: Id, body: SplitRequest, caller: WriterDep, gateway: GatewayD
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{token_id}/transfer-value", response_model=None)
+@router.post("/{token_id}/transfer-value", response_model=None, responses=written())
 def transfer_value(token_id: Id, body: ValueTransfer, caller: WriterDep, gateway: GatewayDep,
                    idem: IdempotencyDep):
     """Move `value` into an existing voucher of the same receivable."""
@@ -73,7 +73,7 @@ def transfer_value(token_id: Id, body: ValueTransfer, caller: WriterDep, gateway
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{token_id}/merge", response_model=None)
+@router.post("/{token_id}/merge", response_model=None, responses=written())
 def merge(token_id: Id, body: MergeRequest, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Join this voucher into `into_token_id` (same holder and receivable); this one is burned."""
 
@@ -86,7 +86,7 @@ def merge(token_id: Id, body: MergeRequest, caller: WriterDep, gateway: GatewayD
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{token_id}/transfer", response_model=None)
+@router.post("/{token_id}/transfer", response_model=None, responses=written())
 def transfer(token_id: Id, body: TransferRequest, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Transfer the whole voucher to `to` (a member)."""
 
@@ -99,7 +99,7 @@ def transfer(token_id: Id, body: TransferRequest, caller: WriterDep, gateway: Ga
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{token_id}/claim", response_model=None)
+@router.post("/{token_id}/claim", response_model=None, responses=written())
 def claim(token_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Pay the holder its share of what the obligor has repaid so far."""
 
@@ -113,7 +113,7 @@ def claim(token_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempotenc
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{token_id}/approve-value", response_model=None)
+@router.post("/{token_id}/approve-value", response_model=None, responses=written())
 def approve_value(token_id: Id, body: ValueApproval, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Let `operator` move up to `value` out of the voucher (ERC-3525 value allowance; 0 withdraws it).
     A whole transfer of the voucher ends every approval."""
@@ -127,7 +127,7 @@ def approve_value(token_id: Id, body: ValueApproval, caller: WriterDep, gateway:
     return gateway.write(caller.party, idem, act)
 
 
-@router.post("/{token_id}/approve", response_model=None)
+@router.post("/{token_id}/approve", response_model=None, responses=written())
 def approve(token_id: Id, body: TokenApproval, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Let `operator` move the whole voucher (ERC-721 approval; the zero address withdraws it)."""
 
@@ -140,7 +140,7 @@ def approve(token_id: Id, body: TokenApproval, caller: WriterDep, gateway: Gatew
     return gateway.write(caller.party, idem, act)
 
 
-@router.get("")
+@router.get("", responses={200: {"model": VoucherPage}})
 def list_vouchers(
     caller: PartyDep, gateway: GatewayDep,
     holder: Address | None = None, receivable_id: Annotated[int | None, Query(gt=0, lt=2**48)] = None,
@@ -182,7 +182,7 @@ def list_vouchers(
                 "block": block_json(snap.block)}
 
 
-@router.get("/{token_id}")
+@router.get("/{token_id}", responses={200: {"model": VoucherDetail}})
 def get(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
     """A voucher and its lineage: its ancestors from the root down to its parent."""
     with gateway.snapshot() as snap:
