@@ -37,8 +37,9 @@ GAS_MARGIN = 1.25
 CACHED_GAS_MARGIN = 2.0
 #: Estimate a function's gas anew every this many calls (the rest are checked with eth_call).
 REESTIMATE_EVERY = 32
-#: The most transactions the pipeline checks and sends in one round.
+#: The most transactions the pipeline checks and sends in one round, and of one sender.
 MAX_ROUND = 256
+MAX_PER_SENDER = 16
 #: How many receipts read before anyone waited for them are kept (see Pipeline._hand_out).
 UNCLAIMED_KEPT = 4096
 
@@ -329,12 +330,15 @@ class _Job:
 class Pipeline:
     """Sends the transactions of many threads in rounds; two background threads per Chain.
 
-    The sender thread takes the waiting transactions (at most one per sender, so a refused send
-    never leaves a later nonce of the same sender stranded behind a gap) and, in one batch,
-    checks each (eth_call with the GasBook's limit, or eth_estimateGas when the book has none; a
-    revert fails that transaction alone, with the contract's error, before anything is sent)
-    together with the nonces of senders not seen before; then signs them and sends them in one
-    batch. While the node works on a round the next one gathers, so rounds grow with the load.
+    The sender thread takes the waiting transactions and, in one batch, checks each (eth_call
+    with the GasBook's limit, or eth_estimateGas when the book has none; a revert fails that
+    transaction alone, with the contract's error, before anything is sent) together with the
+    nonces of senders not seen before. Then it signs them and sends them in batches by layer:
+    every sender's first, then every sender's second, and so on, so a refused send never leaves
+    a later nonce of the same sender waiting behind a gap. While the node works on a round the
+    next one gathers, so rounds grow with the load. Two transactions of one round are checked
+    against the same state: one that depends on the other must wait for its receipt (the
+    gateway's per-voucher locks do), or it may revert once mined (then its error is replayed).
 
     The receipt thread watches the head and, for each new block, reads all its receipts at once
     (eth_getBlockReceipts), so its cost follows blocks, not waiting transactions. It asks per
@@ -413,14 +417,15 @@ class Pipeline:
                         job.finish(error=ChainError(f"sending failed: {error}"))
 
     def _take(self) -> list[_Job]:
-        """The next round: the first waiting job of each sender, in arrival order."""
-        jobs, senders, rest = [], set(), deque()
+        """The next round: waiting jobs in arrival order, at most MAX_PER_SENDER of one sender."""
+        jobs, per_sender, rest = [], {}, deque()
         while self._queue and len(jobs) < MAX_ROUND:
             job = self._queue.popleft()
-            if job.sender.address in senders:
+            count = per_sender.get(job.sender.address, 0)
+            if count >= MAX_PER_SENDER:
                 rest.append(job)
             else:
-                senders.add(job.sender.address)
+                per_sender[job.sender.address] = count + 1
                 jobs.append(job)
         rest.extend(self._queue)
         self._queue = rest
@@ -458,9 +463,11 @@ class Pipeline:
             for address, reply in zip(unknown, replies[len(checks):], strict=True):
                 if "error" not in reply:
                     chain._nonces.setdefault(address, int(reply["result"], 16))
-        ready = [j for j in jobs if not j.done.is_set()]
-        signed = []
-        for job in ready:
+        # Number and sign each sender's jobs in arrival order.
+        by_sender: dict[str, list[tuple[_Job, str]]] = {}
+        for job in jobs:
+            if job.done.is_set():
+                continue
             with chain._nonce_lock:
                 nonce = chain._nonces.get(job.sender.address)
                 if nonce is None:
@@ -472,32 +479,50 @@ class Pipeline:
             if job.call.get("to"):
                 tx["to"] = job.call["to"]
             raw = job.sender.sign_transaction(tx).raw_transaction
-            signed.append((job, "0x" + bytes(raw).hex()))
-        if not signed:
-            return
-        try:
-            replies = self.rpc.batch_replies([("eth_sendRawTransaction", [raw]) for _, raw in signed])
-        except LedgerError as error:
-            # Unknown whether the node took them: re-read every nonce, let the callers retry.
-            for job, _ in signed:
-                chain._forget_nonce(job.sender.address)
-                job.finish(error=NodeError(f"sending to the node failed; the transaction may or may not "
-                                           f"have been received: {error}"))
-            return
-        for (job, _), reply in zip(signed, replies, strict=True):
-            if "error" in reply:
-                chain._forget_nonce(job.sender.address)
-                message = reply["error"].get("message", reply["error"])
-                job.finish(error=ChainError(f"node refused the transaction from {job.sender.address}: {message}"))
-            else:
-                job.tx_hash = reply["result"]
-                with self._wake:
-                    receipt = self._unclaimed.pop(job.tx_hash, None)
-                    if receipt is None:
-                        self._pending[job.tx_hash] = job
-                        self._wake.notify_all()
-                if receipt is not None:
-                    job.finish(receipt=receipt)
+            by_sender.setdefault(job.sender.address, []).append((job, "0x" + bytes(raw).hex()))
+        # Send in layers: every sender's first transaction, then every second one, and so on. A
+        # sender whose send is refused sends nothing more this round, so no later nonce of its
+        # waits behind a gap; its unsent jobs go back to the queue, to be numbered afresh.
+        layer = 0
+        while by_sender:
+            signed = [(address, *queued[layer]) for address, queued in by_sender.items()]
+            try:
+                replies = self.rpc.batch_replies([("eth_sendRawTransaction", [raw]) for _, _, raw in signed])
+            except LedgerError as error:
+                # Unknown whether the node took them: re-read the nonces; the callers may retry.
+                for address, queued in by_sender.items():
+                    chain._forget_nonce(address)
+                    for job, _ in queued[layer:]:
+                        job.finish(error=NodeError(f"sending to the node failed; the transaction may or may "
+                                                   f"not have been received: {error}"))
+                return
+            for (address, job, _), reply in zip(signed, replies, strict=True):
+                if "error" in reply:
+                    chain._forget_nonce(address)
+                    message = reply["error"].get("message", reply["error"])
+                    job.finish(error=ChainError(f"node refused the transaction from {address}: {message}"))
+                    self._requeue([j for j, _ in by_sender.pop(address)[layer + 1:]])
+                else:
+                    self._sent(job, reply["result"])
+            layer += 1
+            by_sender = {a: queued for a, queued in by_sender.items() if len(queued) > layer}
+
+    def _requeue(self, jobs: list[_Job]) -> None:
+        """Put signed-but-unsent jobs back at the head of the queue, unnumbered."""
+        if jobs:
+            with self._wake:
+                self._queue.extendleft(reversed(jobs))
+                self._wake.notify_all()
+
+    def _sent(self, job: _Job, tx_hash: str) -> None:
+        job.tx_hash = tx_hash
+        with self._wake:
+            receipt = self._unclaimed.pop(tx_hash, None)
+            if receipt is None:
+                self._pending[tx_hash] = job
+                self._wake.notify_all()
+        if receipt is not None:
+            job.finish(receipt=receipt)
 
     # -- receipts ------------------------------------------------------------------------------
 

@@ -72,3 +72,26 @@ def test_receipts_are_read_per_transaction_on_nodes_without_block_receipts(w, p,
         assert all(r.block_number > 0 for r in receipts)
     finally:
         pipeline._block_receipts = True
+
+
+def test_a_send_the_node_refuses_leaves_no_nonce_gap(w, p, led, monkeypatch):
+    """The node refuses one of a sender's transactions (injected: it is never sent); the sender's
+    others still go through, numbered without a gap, whether they shared its round or not."""
+    pipeline = w.chain.pipeline
+    forward = pipeline.rpc.batch_replies
+    refused: list[str] = []
+
+    def refuse_first_send(calls):
+        if refused or not calls or calls[0][0] != "eth_sendRawTransaction":
+            return forward(calls)
+        refused.append(calls[0][1][0])
+        return [{"error": {"code": -32000, "message": "injected refusal"}}, *forward(calls[1:])]
+
+    monkeypatch.setattr(pipeline.rpc, "batch_replies", refuse_first_send)
+    before, start = led.cash_balance(w.cash, p.outsider), nonce(w, p.operator)
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(led.mint_cash, p.operator, w.cash, p.outsider, 10 ** i) for i in range(6)]
+    failed = [i for i, f in enumerate(futures) if f.exception() is not None]
+    assert len(failed) == 1 and "injected refusal" in str(futures[failed[0]].exception())
+    assert nonce(w, p.operator) == start + 5
+    assert led.cash_balance(w.cash, p.outsider) == before + sum(10 ** i for i in range(6)) - 10 ** failed[0]
