@@ -67,6 +67,20 @@ def get_party(gateway: GatewayDep, credentials: Credentials) -> Caller:
 PartyDep = Annotated[Caller, Depends(get_party)]
 
 
+def get_reader(gateway: GatewayDep, credentials: Credentials) -> Caller:
+    """Who reads: a party by its API key, or the operator by its bootstrap credential (the operator
+    reads everything, see api/visibility.py)."""
+    token = gateway.settings.operator_token.get_secret_value()
+    if credentials is not None and hmac.compare_digest(credentials.credentials.encode(), token.encode()):
+        party = gateway.operator_party
+        is_member, roles = gateway.roles_of(party.address)
+        return Caller(party, is_member, roles | {Role.OPERATOR}, gateway)
+    return get_party(gateway, credentials)
+
+
+ReaderDep = Annotated[Caller, Depends(get_reader)]
+
+
 def get_writer(caller: PartyDep) -> Caller:
     """A party that may change something: a member with a role beyond AUDITOR."""
     if not caller.is_member:

@@ -11,7 +11,8 @@ from ledger.mirror import CreditLine
 from ...errors import NotOwner
 from ...schemas import AdvanceRate, CreditLineCreate, CreditLinePublic, CreditTerms, Id, credit_line_json, written
 from ...service import Outcome, block_json
-from ..deps import GatewayDep, IdempotencyDep, PartyDep, WriterDep
+from ..deps import GatewayDep, IdempotencyDep, ReaderDep, WriterDep
+from ..visibility import require_credit_line
 
 router = APIRouter(prefix="/credit-lines", tags=["credit lines"])
 
@@ -76,14 +77,16 @@ def sync_collateral(line_id: Id, caller: WriterDep, gateway: GatewayDep, idem: I
 
 
 @router.get("/{line_id}", responses={200: {"model": CreditLinePublic}})
-def get(line_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+def get(line_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """The line as the mirror has it, with its data-asset collateral, effective limit (base limit plus
     counted collateral × advance rate) and what it can still lend, from CreditLines' views at the
-    mirror's block."""
+    mirror's block. Only for its obligor, its financier, auditors and the operator; anyone else gets
+    403 `NotOwner` (api/visibility.py); a line that does not exist is 404 for everyone."""
     with gateway.snapshot() as snap:
         line = snap.session.get(CreditLine, line_id)
         if line is None:
             raise CreditLineNonexistent(line_id)
+        require_credit_line(caller, line)
         body = {**credit_line_json(line), "block": block_json(snap.block)}
     # Collateral is read from CreditLines' views at the mirror's block (the mirror's collateral
     # columns are being added): the same block as the rest of the answer.

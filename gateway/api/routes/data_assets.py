@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from sqlmodel import select
 
 from ledger import Role
+from ledger.types import PledgeState
 from ledger.exceptions import DataAssetDuplicateContent, DataAssetNotPledged
 
 from ...crypto import fingerprint
@@ -22,7 +23,8 @@ from ...models import AppraisalReport
 from ...schemas import (AppraisalCreate, DataAssetCreate, ForecloseRequest, Hash32, Id, ListingCreate, PledgeCreate,
                         data_asset_json, written)
 from ...service import Outcome
-from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
+from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, ReaderDep, WriterDep
+from ..visibility import require_data_asset
 
 router = APIRouter(prefix="/data-assets", tags=["data assets"])
 
@@ -144,9 +146,13 @@ def foreclose(asset_id: Id, body: ForecloseRequest, caller: WriterDep, gateway: 
 
 
 @router.get("/{asset_id}")
-def get(asset_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+def get(asset_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """The asset, its appraisals, counted value and active pledge, read from the registry's views at
-    one block (`source: "chain"`; the mirror's data-asset tables are not read yet)."""
+    one block (`source: "chain"`; the mirror's data-asset tables are not read yet).
+
+    Only for its owner, the financier it is pledged to, the appraisers that appraised it, the
+    exchange that listed it, auditors and the operator; anyone else gets 403 `NotOwner`
+    (api/visibility.py); an asset that does not exist is 404 for everyone."""
     chain = gateway.chain
     head = chain.w3.eth.get_block("latest")
     n = head["number"]
@@ -154,6 +160,8 @@ def get(asset_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
     asset = ledger.data_asset(asset_id, block=n)
     pledge = ledger.pledge_of(asset.pledge_id, block=n) if asset.pledge_id else None
     appraisals = ledger.appraisals(asset_id, block=n)
+    require_data_asset(caller, asset, pledge.financier if pledge is not None and pledge.state == PledgeState.ACTIVE
+                       else None, (a.appraiser for a in appraisals))
     # The value that counts: the lowest unexpired appraisal at that block (as countedValue does).
     live = [a for a in appraisals if a.valid_until > head["timestamp"]]
     lowest = min(live, key=lambda a: (a.value, a.valid_until), default=None)

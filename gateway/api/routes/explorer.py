@@ -1,19 +1,6 @@
 """The explorer's reads (the page is gateway/explorer): search, a receivable's voucher graph, a
 voucher's timeline and a party's positions, each with the block it reflects, and each limited to
-what the caller is entitled to see.
-
-Who sees what (the rule documents already follow for "the parties of a receivable"):
-
-* an AUDITOR sees everything;
-* a receivable's obligor, its supplier (the first holder: every voucher descends from its root)
-  and the financier of its credit line see the receivable's whole tree;
-* any other party sees the branches it took part in: each voucher it holds or held (a whole
-  transfer from or to it, an offer it made, a deal it bought or sold), the lineage above it and
-  everything split off below it. Other branches are counted (`hidden`), never shown;
-* a party's positions are shown to the party itself and to auditors.
-
-The /v1 read endpoints answer any authenticated party; the explorer is stricter on purpose: it
-draws a whole supply chain at once, which is what a competitor should not see.
+what the caller is entitled to see: the rules of api/visibility.py, the same as the /v1 reads.
 """
 
 from __future__ import annotations
@@ -27,16 +14,17 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Query
 from sqlmodel import Session, or_, select
 
-from ledger import Role, VoucherStatus
-from ledger.exceptions import ReceivableNonexistent, VoucherNonexistent
+from ledger import VoucherStatus
+from ledger.exceptions import VoucherNonexistent
 from ledger.mirror import CreditLine, Deal, EventLog, Offer, Receivable, Repayment, Voucher
 from ledger.mirror.models import Claim
 
-from ...errors import InvalidInput, NotOwner
+from ...errors import InvalidInput
 from ...models import Party
 from ...schemas import Address, Id, amount, offer_json, receivable_json, voucher_json
 from ...service import Gateway, block_json
-from ..deps import Caller, GatewayDep, PartyDep
+from ..deps import GatewayDep, ReaderDep
+from ..visibility import access_to, receivable_and_vouchers, refuse, require_positions, sees_all, voucher_access
 from .parties import positions_of
 from .vouchers import _history
 
@@ -55,88 +43,6 @@ def _deal_json(d: Deal) -> dict[str, Any]:
 def _chunks(items: list[int]) -> Iterable[list[int]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i:i + _CHUNK]
-
-
-class Access:
-    """What one caller may see of one receivable: everything, some vouchers, or nothing."""
-
-    def __init__(self, everything: bool, tokens: set[int], reason: str):
-        self.everything, self.tokens, self.reason = everything, tokens, reason
-
-    def sees(self, token_id: int) -> bool:
-        return self.everything or token_id in self.tokens
-
-    @property
-    def any(self) -> bool:
-        return self.everything or bool(self.tokens)
-
-
-def _transferred_with(s: Session, r: Receivable, tokens: set[int], me: str) -> set[int]:
-    """The receivable's vouchers that were transferred whole from or to `me` (event_log)."""
-    rows = s.exec(select(EventLog).where(EventLog.contract == "ReceivableVoucher", EventLog.name == "Transfer",
-                                         EventLog.block_number >= r.issued_block,
-                                         EventLog.args.like(f'%"{me}"%'))).all()
-    out = set()
-    for e in rows:
-        args = json.loads(e.args)
-        if args.get("tokenId") in tokens and me in (args.get("from"), args.get("to")):
-            out.add(args["tokenId"])
-    return out
-
-
-def access_to(s: Session, caller: Caller, r: Receivable, vouchers: list[Voucher]) -> Access:
-    """The caller's view of receivable `r` (whose vouchers, burned ones included, are `vouchers`)."""
-    me = caller.address
-    if Role.AUDITOR in caller.roles:
-        return Access(True, set(), "auditor")
-    if me == r.obligor:
-        return Access(True, set(), "obligor")
-    if me == r.supplier:
-        return Access(True, set(), "supplier")
-    line = s.get(CreditLine, r.line_id)
-    if line is not None and line.financier == me:
-        return Access(True, set(), "financier of the credit line")
-    ids = {v.token_id for v in vouchers}
-    touched = {v.token_id for v in vouchers if v.holder == me}
-    touched |= {o.token_id for o in s.exec(select(Offer).where(Offer.receivable_id == r.receivable_id,
-                                                                 Offer.seller == me)).all()}
-    touched |= {d.token_id for d in s.exec(select(Deal).where(Deal.receivable_id == r.receivable_id,
-                                                                or_(Deal.financier == me, Deal.seller == me))).all()}
-    touched |= _transferred_with(s, r, ids, me)
-    if not touched:
-        return Access(False, set(), "none")
-    parent = {v.token_id: v.parent_id for v in vouchers}
-    children: dict[int, list[int]] = {}
-    for v in vouchers:
-        if v.parent_id:
-            children.setdefault(v.parent_id, []).append(v.token_id)
-    seen: set[int] = set()
-    for t in touched:
-        up = parent.get(t)
-        while up and up not in seen:  # the lineage above
-            seen.add(up)
-            up = parent.get(up)
-        stack = [t]
-        while stack:  # the branch below
-            node = stack.pop()
-            if node not in seen:
-                seen.add(node)
-                stack.extend(children.get(node, []))
-    return Access(False, seen & ids, "holder")
-
-
-def _receivable_and_vouchers(s: Session, receivable_id: int) -> tuple[Receivable, list[Voucher]]:
-    r = s.get(Receivable, receivable_id)
-    if r is None:
-        raise ReceivableNonexistent(receivable_id)
-    vouchers = s.exec(select(Voucher).where(Voucher.receivable_id == receivable_id)
-                      .order_by(Voucher.token_id)).all()
-    return r, list(vouchers)
-
-
-def _refuse(caller: Caller, what: str, **args) -> NotOwner:
-    return NotOwner(f"{what} is not yours to see: only auditors, the receivable's obligor, supplier and line "
-                    "financier, and the parties that held part of it can", account=caller.address, **args)
 
 
 def _names(gateway: Gateway, addresses: Iterable[str]) -> dict[str, str]:
@@ -175,7 +81,7 @@ def _claimable(r: Receivable, v: Voucher) -> int:
 @router.get("/search")
 def search(q: Annotated[str, Query(min_length=1, max_length=100, description="a voucher id, a receivable id "
                                                                              "or a party address")],
-           caller: PartyDep, gateway: GatewayDep) -> dict:
+           caller: ReaderDep, gateway: GatewayDep) -> dict:
     """What `q` names: a receivable and/or a voucher (an id), or a party (an address). `matches` are
     those the caller may open; `withheld` exist but are not the caller's to see."""
     text = q.strip()
@@ -185,17 +91,16 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description="a 
         s = snap.session
         if _ADDRESS.fullmatch(text):
             address = to_checksum_address(text)  # as the mirror stores addresses
-            found = (Role.AUDITOR in caller.roles or address == caller.address)
+            found = sees_all(caller) or address == caller.address
             (matches if found else withheld).append({"kind": "party", "id": address})
         elif text.isascii() and text.isdigit() and 0 < int(text) < 2**48:
             n = int(text)
             if s.get(Receivable, n) is not None:
-                r, vouchers = _receivable_and_vouchers(s, n)
+                r, vouchers = receivable_and_vouchers(s, n)
                 (matches if access_to(s, caller, r, vouchers).any else withheld).append({"kind": "receivable", "id": n})
             v = s.get(Voucher, n)
             if v is not None:
-                r, vouchers = _receivable_and_vouchers(s, v.receivable_id) if v.receivable_id else (None, [])
-                ok = (Role.AUDITOR in caller.roles) if r is None else access_to(s, caller, r, vouchers).sees(n)
+                ok = voucher_access(s, caller, v)[0].sees(n)
                 (matches if ok else withheld).append({"kind": "voucher", "id": n})
         else:
             raise InvalidInput("search for a voucher id, a receivable id (a positive integer) or a party address "
@@ -204,16 +109,16 @@ def search(q: Annotated[str, Query(min_length=1, max_length=100, description="a 
 
 
 @router.get("/receivables/{receivable_id}")
-def receivable_graph(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+def receivable_graph(receivable_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """The receivable's voucher tree as a graph: `nodes` (vouchers, with what factoring and claims did
     to each) and `edges` (value that moved between them: `split` created the child, `moved` went into
     an existing voucher, e.g. a merge), limited to what the caller may see (`access`, `hidden`)."""
     with gateway.snapshot() as snap:
         s = snap.session
-        r, vouchers = _receivable_and_vouchers(s, receivable_id)
+        r, vouchers = receivable_and_vouchers(s, receivable_id)
         access = access_to(s, caller, r, vouchers)
         if not access.any:
-            raise _refuse(caller, "this receivable", receivable_id=receivable_id)
+            raise refuse(caller, "this receivable", receivable_id=receivable_id)
         shown = [v for v in vouchers if access.sees(v.token_id)]
         shown_ids = {v.token_id for v in shown}
         deals = {d.token_id: d for d in s.exec(select(Deal).where(Deal.receivable_id == receivable_id)
@@ -251,7 +156,7 @@ def receivable_graph(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -
                             .order_by(Repayment.block_number, Repayment.log_index)).all()
         body = {
             "receivable": {**receivable_json(r), "financier": line.financier if line else None},
-            "access": {"scope": "all" if access.everything else "branches", "as": access.reason},
+            "access": access.json(),
             "nodes": nodes,
             "edges": [{**e, "value": amount(e["value"])} for e in edges.values()],
             "hidden": len(vouchers) - len(shown),
@@ -266,7 +171,7 @@ def receivable_graph(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -
 
 
 @router.get("/vouchers/{token_id}")
-def voucher_timeline(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+def voucher_timeline(token_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """A voucher, its lineage from the root and its timeline: every event naming it, with block,
     transaction and log index, oldest first; plus the offers and deals made on it."""
     with gateway.snapshot() as snap:
@@ -274,14 +179,10 @@ def voucher_timeline(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dic
         v = s.get(Voucher, token_id)
         if v is None:
             raise VoucherNonexistent(token_id)
-        if v.receivable_id:
-            r, vouchers = _receivable_and_vouchers(s, v.receivable_id)
-            access = access_to(s, caller, r, vouchers)
-        else:
-            access = Access(Role.AUDITOR in caller.roles, set(), "auditor")
+        access, vouchers = voucher_access(s, caller, v)
         if not access.sees(token_id):
-            raise _refuse(caller, "this voucher", token_id=token_id)
-        by_id = {x.token_id: x for x in vouchers} if v.receivable_id else {}
+            raise refuse(caller, "this voucher", token_id=token_id)
+        by_id = {x.token_id: x for x in vouchers}
         lineage, up = [], v.parent_id
         while up and up in by_id and len(lineage) < len(by_id):
             lineage.append(voucher_json(by_id[up]))
@@ -291,7 +192,7 @@ def voucher_timeline(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dic
         offers = s.exec(select(Offer).where(Offer.token_id == token_id).order_by(Offer.offer_id)).all()
         deals = s.exec(select(Deal).where(Deal.token_id == token_id).order_by(Deal.offer_id)).all()
         body = {"voucher": voucher_json(v), "lineage": lineage, "children": children,
-                "timeline": _history(s, v), "offers": [offer_json(o) for o in offers],
+                "timeline": _history(s, v, access), "offers": [offer_json(o) for o in offers],
                 "deals": [_deal_json(d) for d in deals], "block": block_json(snap.block)}
     shown = body["voucher"], *lineage, *children
     body["names"] = _names(gateway, [*(x["holder"] for x in shown), *(d["financier"] for d in body["deals"]),
@@ -300,12 +201,11 @@ def voucher_timeline(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dic
 
 
 @router.get("/parties/{address}")
-def party(address: Address, caller: PartyDep, gateway: GatewayDep) -> dict:
+def party(address: Address, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """A party's positions (vouchers, holdings per receivable, obligations, open offers, credit lines)
-    and its factoring deals, as seller and as financier: the party itself and auditors only."""
-    if Role.AUDITOR not in caller.roles and address != caller.address:
-        raise NotOwner("a party's positions are shown only to the party itself and to auditors",
-                       account=caller.address, address=address)
+    and its factoring deals, as seller and as financier: the party itself, auditors and the operator
+    only (403 NotOwner for anyone else)."""
+    require_positions(caller, address)
     with gateway.snapshot() as snap:
         s = snap.session
         body = positions_of(s, address)

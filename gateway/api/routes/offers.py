@@ -12,7 +12,8 @@ from ledger.types import OfferState
 from ...errors import NotOwner
 from ...schemas import Id, OfferCreate, OfferPublic, offer_json, written
 from ...service import Outcome, block_json
-from ..deps import GatewayDep, IdempotencyDep, PartyDep, WriterDep
+from ..deps import GatewayDep, IdempotencyDep, ReaderDep, WriterDep
+from ..visibility import require_offer
 from .vouchers import held_voucher
 
 router = APIRouter(prefix="/offers", tags=["offers"])
@@ -95,9 +96,14 @@ def pay_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Ide
 
 
 @router.get("/{offer_id}", responses={200: {"model": OfferPublic}})
-def get(offer_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
+def get(offer_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
+    """A factoring offer and, once accepted, its price. Only for its seller, the financier it is made
+    to, whoever may see its voucher (api/visibility.py), auditors and the operator; an open offer
+    made to no financier in particular, also for every FINANCIER. Anyone else gets 403 `NotOwner`;
+    an offer that does not exist is 404 for everyone."""
     with gateway.snapshot() as snap:
         o = snap.session.get(Offer, offer_id)
         if o is None:
             raise FactoringOfferNonexistent(offer_id)
+        require_offer(snap.session, caller, o)
         return {**offer_json(o), "block": block_json(snap.block)}

@@ -13,7 +13,8 @@ from ...errors import InvalidInput
 from ...schemas import (Address, OperatorApproval, PartyCreate, RoleChange, amount, credit_line_json, offer_json,
                         receivable_json, voucher_json, written)
 from ...service import GRANTABLE, Outcome, block_json
-from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep, WriterDep
+from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep, ReaderDep, WriterDep
+from ..visibility import require_positions
 
 router = APIRouter(prefix="/parties", tags=["parties"])
 
@@ -43,9 +44,11 @@ def me(caller: PartyDep) -> dict:
 
 
 @router.get("/{address}/positions")
-def positions(address: Address, caller: PartyDep, gateway: GatewayDep) -> dict:
+def positions(address: Address, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """What a party holds and owes: vouchers by receivable, receivables it owes or was issued,
-    its open offers and credit lines."""
+    its open offers and credit lines. Only for the party itself, auditors and the operator; anyone
+    else gets 403 `NotOwner` (api/visibility.py)."""
+    require_positions(caller, address)
     with gateway.snapshot() as snap:
         return {**positions_of(snap.session, address), "block": block_json(snap.block)}
 

@@ -9,13 +9,14 @@ from sqlmodel import func, select
 
 from ledger import ReceivableState, Role
 from ledger.exceptions import CreditLineNonexistent, ReceivableNonexistent
-from ledger.mirror import CreditLine, Receivable, Voucher
+from ledger.mirror import CreditLine, Receivable
 
 from ...errors import InvalidInput, NotOwner
 from ...schemas import (Address, Id, ReceivableCreate, ReceivableDetail, ReceivablePage, Repayment, receivable_json,
                         voucher_json, written)
 from ...service import Outcome, block_json
-from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
+from ..deps import Caller, GatewayDep, IdempotencyDep, ReaderDep, WriterDep
+from ..visibility import access_to, receivable_and_vouchers, refuse, scope_of
 
 router = APIRouter(prefix="/receivables", tags=["receivables"])
 
@@ -122,11 +123,14 @@ def declare_default(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, i
 
 @router.get("", responses={200: {"model": ReceivablePage}})
 def list_receivables(
-    caller: PartyDep, gateway: GatewayDep,
+    caller: ReaderDep, gateway: GatewayDep,
     obligor: Address | None = None, supplier: Address | None = None,
     state: Annotated[str | None, Query(description=", ".join(s.name for s in ReceivableState if s))] = None,
     offset: Annotated[int, Query(ge=0, lt=2**63)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
+    """Receivables, filtered and paginated (by id): only those the caller may see (api/visibility.py):
+    auditors and the operator all; a party those it owes, was issued or finances the line of, and
+    those of which it holds or held, offered or dealt in a voucher. `total` counts only those."""
     query = select(Receivable)
     if obligor:
         query = query.where(Receivable.obligor == obligor)
@@ -137,6 +141,7 @@ def list_receivables(
             raise InvalidInput("unknown receivable state", state=state)
         query = query.where(Receivable.state == int(ReceivableState[state.upper()]))
     with gateway.snapshot() as snap:
+        query = query.where(scope_of(snap.session, caller).receivables_())
         total = snap.session.exec(select(func.count()).select_from(query.subquery())).one()
         rows = snap.session.exec(query.order_by(Receivable.receivable_id).offset(offset).limit(limit)).all()
         return {"items": [receivable_json(r) for r in rows], "total": total, "offset": offset, "limit": limit,
@@ -144,19 +149,26 @@ def list_receivables(
 
 
 @router.get("/{receivable_id}", responses={200: {"model": ReceivableDetail}})
-def get(receivable_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
-    """A receivable with its whole voucher tree (burned vouchers included, as lineage needs them)."""
+def get(receivable_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
+    """A receivable with its voucher tree (burned vouchers included, as lineage needs them).
+
+    Auditors, the operator, its obligor, supplier and line financier get the whole tree
+    (`access.scope` "all"); a party that holds or held, offered or dealt in part of it gets the tree
+    cut to its branches (`access.scope` "branches": the lineage above its vouchers and what was
+    split off below them; `hidden` counts the vouchers left out); anyone else 403 `NotOwner` (a
+    receivable that does not exist is 404 for everyone). See api/visibility.py."""
     with gateway.snapshot() as snap:
-        r = snap.session.get(Receivable, receivable_id)
-        if r is None:
-            raise ReceivableNonexistent(receivable_id)
-        vouchers = snap.session.exec(select(Voucher).where(Voucher.receivable_id == receivable_id)
-                                     .order_by(Voucher.token_id)).all()
+        r, every = receivable_and_vouchers(snap.session, receivable_id)
+        access = access_to(snap.session, caller, r, every)
+        if not access.any:
+            raise refuse(caller, "this receivable", receivable_id=receivable_id)
+        vouchers = [v for v in every if access.sees(v.token_id)]
         nodes = {v.token_id: {**voucher_json(v), "children": []} for v in vouchers}
         roots = []
         for v in vouchers:
             parent = nodes.get(v.parent_id or 0)
             (parent["children"] if parent is not None and v.token_id != r.root_token_id else roots).append(
                 nodes[v.token_id])
-        live = sum(v.value for v in vouchers if not v.burned)
-        return {**receivable_json(r), "outstanding_value": str(live), "tree": roots, "block": block_json(snap.block)}
+        live = sum(v.value for v in every if not v.burned)
+        return {**receivable_json(r), "outstanding_value": str(live), "tree": roots, "access": access.json(),
+                "hidden": len(every) - len(vouchers), "block": block_json(snap.block)}

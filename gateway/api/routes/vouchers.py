@@ -16,7 +16,8 @@ from ...errors import InvalidInput
 from ...schemas import (Address, Id, MergeRequest, SplitRequest, Timestamp, TokenApproval, TransferRequest,
                         ValueApproval, ValueTransfer, VoucherDetail, VoucherPage, voucher_json, written)
 from ...service import Outcome, block_json
-from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, WriterDep
+from ..deps import Caller, GatewayDep, IdempotencyDep, ReaderDep, WriterDep
+from ..visibility import Access, may_see_event, refuse, scope_of, voucher_access
 
 router = APIRouter(prefix="/vouchers", tags=["vouchers"])
 
@@ -142,7 +143,7 @@ def approve(token_id: Id, body: TokenApproval, caller: WriterDep, gateway: Gatew
 
 @router.get("", responses={200: {"model": VoucherPage}})
 def list_vouchers(
-    caller: PartyDep, gateway: GatewayDep,
+    caller: ReaderDep, gateway: GatewayDep,
     holder: Address | None = None, receivable_id: Annotated[int | None, Query(gt=0, lt=2**48)] = None,
     status: Annotated[str | None, Query(description="one of " + ", ".join(STATUSES))] = None,
     matures_after: Annotated[Timestamp | None, Query(description="receivable maturity >= this (unix s)")] = None,
@@ -150,7 +151,11 @@ def list_vouchers(
     offset: Annotated[int, Query(ge=0, lt=2**63)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict:
     """Vouchers, filtered and paginated (by token id); burned ones only when status=BURNED.
-    `matures_after` / `matures_before` filter by their receivable's maturity."""
+    `matures_after` / `matures_before` filter by their receivable's maturity.
+
+    Only the vouchers the caller may see (api/visibility.py): auditors and the operator all; a
+    receivable's obligor, supplier and line financier all of its vouchers; anyone else the branches
+    it holds or held, offered or dealt in. `total` counts only those."""
     query = select(Voucher)
     if matures_after is not None or matures_before is not None:
         if matures_after is not None and matures_before is not None and matures_before <= matures_after:
@@ -176,6 +181,7 @@ def list_vouchers(
     else:
         query = query.where(Voucher.burned == False)  # noqa: E712
     with gateway.snapshot() as snap:
+        query = query.where(scope_of(snap.session, caller).vouchers())
         total = snap.session.exec(select(func.count()).select_from(query.subquery())).one()
         rows = snap.session.exec(query.order_by(Voucher.token_id).offset(offset).limit(limit)).all()
         return {"items": [voucher_json(v) for v in rows], "total": total, "offset": offset, "limit": limit,
@@ -183,12 +189,21 @@ def list_vouchers(
 
 
 @router.get("/{token_id}", responses={200: {"model": VoucherDetail}})
-def get(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
-    """A voucher and its lineage: its ancestors from the root down to its parent."""
+def get(token_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
+    """A voucher, its lineage (its ancestors from the root down to its parent) and its `history`.
+
+    Only for a caller that may see it (api/visibility.py): auditors, the operator, its receivable's
+    obligor, supplier and line financier, and the parties of its branch (who hold or held it, or a
+    voucher split off it or above it, or offered or dealt in one). Anyone else gets 403 `NotOwner`;
+    a voucher that does not exist is 404 for everyone. The history leaves out events that name a
+    voucher the caller may not see (a split of an ancestor into another party's branch)."""
     with gateway.snapshot() as snap:
         v = snap.session.get(Voucher, token_id)
         if v is None:
             raise VoucherNonexistent(token_id)
+        access, _ = voucher_access(snap.session, caller, v)
+        if not access.sees(token_id):
+            raise refuse(caller, "this voucher", token_id=token_id)
         lineage, seen, parent = [], {token_id}, v.parent_id
         while parent and parent not in seen:
             seen.add(parent)
@@ -198,7 +213,7 @@ def get(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
             lineage.append(voucher_json(p))
             parent = p.parent_id
         lineage.reverse()
-        history = _history(snap.session, v)
+        history = _history(snap.session, v, access)
         return {**voucher_json(v), "lineage": lineage, "history": history, "block": block_json(snap.block)}
 
 
@@ -206,8 +221,9 @@ def get(token_id: Id, caller: PartyDep, gateway: GatewayDep) -> dict:
 TOKEN_ARGS = ("tokenId", "_tokenId", "fromTokenId", "toTokenId", "_fromTokenId", "_toTokenId")
 
 
-def _history(session, v: Voucher) -> list[dict]:
-    """Every event that names the voucher, in chain order, from the mirror's event_log.
+def _history(session, v: Voucher, access: Access) -> list[dict]:
+    """Every event that names the voucher, in chain order, from the mirror's event_log; of those
+    that name other vouchers too, only the ones whose vouchers `access` sees.
 
     event_log keeps arguments as JSON text (compact, ints as numbers), so a LIKE narrows the
     rows from the voucher's minting block on and the JSON decides exactly.
@@ -221,6 +237,8 @@ def _history(session, v: Voucher) -> list[dict]:
     for e in session.exec(query).all():
         args = json.loads(e.args)
         if e.contract not in ("ReceivableVoucher", "Factoring") or not any(args.get(k) == tid for k in TOKEN_ARGS):
+            continue
+        if not may_see_event(access, args, TOKEN_ARGS):
             continue
         out.append({"event": e.name, "contract": e.contract, "block_number": e.block_number,
                     "log_index": e.log_index, "tx_hash": e.tx_hash,
