@@ -63,6 +63,7 @@ def stack(
         lines = [
             f"chain       {local.rpc_url}  ({local.node.kind}, chain id {d.chain_id})",
             f"gateway     {local.url}  (OpenAPI: {local.url}/docs)",
+            f"explorer    {local.url}/explorer  (in a browser; sign in with a party's API key)",
             f"operator    Authorization: Bearer {local.operator_token}",
             f"contracts   ReceivableVoucher {d.voucher}, CreditLines {d.credit_lines}, Factoring {d.factoring}, "
             f"DataAssetRegistry {d.data_assets}",

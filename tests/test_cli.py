@@ -92,6 +92,10 @@ def test_stack_serves_the_gateway_status_reports_it_and_ctrl_c_stops_everything(
         info = stack.wait_ready()
         gateway = f"http://127.0.0.1:{port}"
         assert info["gateway"].startswith(gateway)
+        explorer = info["explorer"].split()[0]
+        assert explorer == f"{gateway}/explorer"
+        page = httpx.get(explorer, timeout=30)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         rpc_url = info["chain"].split()[0]
         token = info["operator"].removeprefix("Authorization: Bearer ")
         files = Path(info["files"].split()[0])
