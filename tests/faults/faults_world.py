@@ -88,8 +88,10 @@ class GatewayProcess:
         self.stop()
         raise AssertionError(f"the gateway did not answer within {timeout:.0f}s:\n{self.log()}")
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+    def log(self, tail: int | None = 5000) -> str:
+        """The gateway's output (all its runs), the last `tail` characters (None: all of it)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text if tail is None else text[-tail:]
 
     def kill9(self) -> None:
         process, self.process = self.process, None

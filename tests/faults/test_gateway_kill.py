@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 
 from faults_world import MASTER_SECRET, Writers
@@ -49,6 +50,9 @@ def test_gateway_killed_mid_write_then_retries_give_one_effect(fw):
         retried = fw.post(who, path, body, key=o.key, timeout=INSTANCE_TTL + 60)
         assert retried.status == 201, (o, retried)
         answers[o.key] = retried.body
+    # Writes a killed process had claimed were taken over from it (its heartbeat gone stale).
+    taken = re.findall(r"taking over idempotent write \d+ \(key '(\w+)'\) from ([0-9a-f]{32})", fw.gateway.log(tail=None))
+    assert taken, "no retry took a write over from a killed process: no kill landed mid-write"
     # A second retry of every key replays the same answer.
     for key, body in answers.items():
         who, path, request = writers.requests[key]
