@@ -2,7 +2,8 @@
 them to the app (ASGI, in-process) running on a real Anvil with the real mirror, with real
 credentials: the operator's bootstrap token for the operator's endpoints, a registered party's
 API key (drawn from all roles) for the rest. Every response must be documented (status code,
-content type, body schema) and none may be a 5xx.
+content type, body schema) and none may be a 5xx; after each 2xx, the same request without
+credentials and with made-up ones must be refused (schemathesis's ignored_auth).
 
 The fuzzer gets its own world (chain, gateway, parties), seeded with a receivable, vouchers, an
 offer and a data asset so that small ids exist: it changes credit-line terms, expels addresses
@@ -27,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, response_headers_conformance,
+from schemathesis.specs.openapi.checks import (content_type_conformance, ignored_auth, response_headers_conformance,
                                                response_schema_conformance, status_code_conformance)
 
 from gateway.main import create_app
@@ -36,8 +37,10 @@ from gateway_world import DAY, OPERATOR_TOKEN, ROLES, open_world
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "10"))
 #: Unset: the same examples every run (derandomized, so CI is repeatable); a number: other ones.
 SEED = os.environ.get("GATEWAY_FUZZ_SEED")
+# ignored_auth: after a 2xx, the same request without credentials and with made-up ones must be
+# refused (401/403), so no operation that declares the bearer scheme answers without it.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+          response_schema_conformance, ignored_auth]
 
 # The endpoints guarded by the operator's bootstrap credential (gateway/api/deps.py OperatorDep).
 OPERATOR_ONLY = {
@@ -85,6 +88,9 @@ def fuzz(world, strategy, statuses: Counter) -> None:
         else:
             token = world.parties[who].api_key
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+        # Mark the credentials as real, as schemathesis's own auth providers do: ignored_auth then
+        # probes without them (instead of taking them for generated, invalid ones).
+        case._has_explicit_auth = True
         response = case.call_and_validate(checks=CHECKS)
         statuses[(f"{case.method.upper()} {case.path}", response.status_code)] += 1
         if case.path == "/v1/platform/pause" and response.status_code == 200:
