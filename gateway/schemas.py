@@ -288,9 +288,17 @@ class ReceivablePublic(Out):
     tx_hash: Hash32Out
 
 
+class ReceivableAccess(Out):
+    scope: Literal["all", "branches"] = Field(description="the whole tree, or the caller's branches of it")
+    as_: str = Field(alias="as", description="why: auditor, operator, obligor, supplier, financier of the "
+                                             "credit line, or holder")
+
+
 class ReceivableDetail(ReceivablePublic):
     outstanding_value: Decimal
-    tree: list[dict[str, Any]] = Field(description="its vouchers, each with its `children`")
+    tree: list[dict[str, Any]] = Field(description="its vouchers the caller may see, each with its `children`")
+    access: ReceivableAccess
+    hidden: int = Field(description="how many of its vouchers the caller may not see (left out of `tree`)")
     block: BlockRef | None
 
 
@@ -352,7 +360,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description} for status, description in (
         (400, "refused by the contract for another reason"),
         (401, "no or an unknown API key (or not the operator's credential)"),
-        (403, "the caller lacks the role or does not own what it acts on"),
+        (403, "the caller lacks the role, does not own what it acts on, or may not see what it reads "
+              "(gateway/api/visibility.py)"),
         (404, "nonexistent"),
         (409, "a duplicate or a state conflict"),
         (422, "invalid input"),
