@@ -96,6 +96,7 @@ class Gateway:
         self.reader = MirrorReader(settings.mirror_db)
         self._accounts: dict[int, LocalAccount] = {}
         self._accounts_lock = threading.Lock()
+        self._parties: dict[str, Party] = {}  # by API key hash (see party_by_api_key)
         self._timing = threading.local()
         self._resource_locks: dict[tuple[str, int], threading.Lock] = {}
         #: The operator as the idempotency records' party (id 0: no registered party has it).
@@ -146,8 +147,17 @@ class Gateway:
         return Session(self.engine, expire_on_commit=False)
 
     def party_by_api_key(self, api_key: str) -> Party | None:
-        with self.session() as s:
-            return s.exec(select(Party).where(Party.api_key_hash == hash_api_key(api_key))).first()
+        """The party of an API key. Found parties are kept in memory by the key's hash: a party's
+        row never changes once registered (no endpoint rotates or deletes keys), and the look-up
+        was a tenth of a write's CPU."""
+        digest = hash_api_key(api_key)
+        party = self._parties.get(digest)
+        if party is None:
+            with self.session() as s:
+                party = s.exec(select(Party).where(Party.api_key_hash == digest)).first()
+            if party is not None:
+                self._parties[digest] = party
+        return party
 
     def register(self, name: str, roles: Iterable[Role], address: str | None = None) -> tuple[Party, str, BlockRef]:
         """Create a party: its key (unless it brings its own address), membership and API key.

@@ -340,8 +340,10 @@ class Pipeline:
     against the same state: one that depends on the other must wait for its receipt (the
     gateway's per-voucher locks do), or it may revert once mined (then its error is replayed).
 
-    The receipt thread watches the head and, for each new block, reads all its receipts at once
-    (eth_getBlockReceipts), so its cost follows blocks, not waiting transactions. It asks per
+    The receipt thread asks for the receipts of what was just sent at once, in one batch (Anvil
+    mines before answering the send, so they are usually there and nothing polls). For what is
+    still missing it watches the head and, for each new block, reads all its receipts at once
+    (eth_getBlockReceipts), so its cost follows blocks, not waiting transactions; per
     transaction (eth_getTransactionReceipt) on nodes without that method, after a rewind or reorg
     of the head, and as a safety net when the head has not moved for a second.
     Callers block in submit() until their own receipt arrives.
@@ -355,6 +357,7 @@ class Pipeline:
         self._queue: deque[_Job] = deque()
         self._pending: dict[str, _Job] = {}
         self._unclaimed: dict[str, dict[str, Any]] = {}  # receipts read before their job was pending
+        self._fresh: list[str] = []  # hashes sent since the receipt thread last looked
         self._wake = threading.Condition()  # guards _queue, _pending and closed
         self._block_receipts = True  # until the node says it lacks eth_getBlockReceipts
         self._threads = [threading.Thread(target=self._run, name="ledger-pipeline", daemon=True),
@@ -520,6 +523,7 @@ class Pipeline:
             receipt = self._unclaimed.pop(tx_hash, None)
             if receipt is None:
                 self._pending[tx_hash] = job
+                self._fresh.append(tx_hash)
                 self._wake.notify_all()
         if receipt is not None:
             job.finish(receipt=receipt)
@@ -535,13 +539,23 @@ class Pipeline:
                     self._wake.wait()
                 if self.closed:
                     return
-            if idle:
-                time.sleep(idle)
+                fresh, self._fresh = self._fresh, []
             try:
+                if fresh:
+                    # Just sent: Anvil (automine) has mined them by the time the send returns, so
+                    # ask for these at once; the head is watched only for what is still missing.
+                    self._collect_by_hash(fresh)
+                    seen, idle = None, 0.0
+                    continue
+                if idle:
+                    with self._wake:
+                        self._wake.wait_for(lambda: self._fresh or self.closed, idle)
+                        if self._fresh or self.closed:
+                            continue
                 latest = self._watch_rpc.call("eth_getBlockByNumber", "latest", False)
                 head = (int(latest["number"], 16), latest["hash"])
                 if head == seen:
-                    idle = min(max(idle * 2, 0.0005), 0.01)
+                    idle = min(max(idle * 2, 0.001), 0.02)
                     if time.monotonic() - checked > 1.0:  # a safety net: ask for each one
                         self._collect_by_hash()
                         checked = time.monotonic()
@@ -571,9 +585,10 @@ class Pipeline:
             return self._collect_by_hash()
         self._hand_out([receipt for r in replies for receipt in (r["result"] or [])])
 
-    def _collect_by_hash(self) -> None:
-        with self._wake:
-            hashes = list(self._pending)
+    def _collect_by_hash(self, hashes: list[str] | None = None) -> None:
+        if hashes is None:
+            with self._wake:
+                hashes = list(self._pending)
         replies = self._watch_rpc.batch_replies([("eth_getTransactionReceipt", [h]) for h in hashes])
         self._hand_out([r["result"] for r in replies if r.get("result")])
 
