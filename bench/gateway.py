@@ -17,6 +17,11 @@ its own Anvil (loopback, stopped at the end) and deploys, then:
 Writes ``bench/results/gateway.json``: `ops_per_s` with the raw limit as its baseline (ratio =
 the fraction of it), `latency_p50_ms`, `latency_p99_ms`, and the raw limit and error count.
 Targets: ≥ 500 ops/s and ≥ 0.2 × the raw limit.
+
+It also accounts for the CPU: the CPU time the node, the gateway process and the clients (this
+process) each spent during the client phase, per successful operation, and the ceiling that
+puts on ops/s when all three share this machine's cores (cores × 1000 / the sum, in ms): where
+that ceiling is below the target, the machine, not a wait, is what limits the run.
 """
 
 from __future__ import annotations
@@ -168,7 +173,8 @@ class Client(threading.Thread):
                 self.ops[op] += 1
 
 
-def run_clients(url: str, cash: str, clients: int, seconds: float) -> tuple[list[Client], float]:
+def run_clients(url: str, cash: str, clients: int, seconds: float,
+                on_start=lambda: None) -> tuple[list[Client], float]:
     op = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
     http = httpx.Client(base_url=url, timeout=120)
 
@@ -198,12 +204,19 @@ def run_clients(url: str, cash: str, clients: int, seconds: float) -> tuple[list
     until = time.perf_counter() + seconds
     threads = [Client(url, i, suppliers[i], suppliers[(i + 1) % clients], core, line, roots[i], until, maturity)
                for i in range(clients)]
+    on_start()
     started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     return threads, time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far (Linux /proc), its threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -232,8 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp) / "deployment.json"
         path.write_text(json.dumps(dataclasses.asdict(deployment)))
         proc, url = start_gateway(node.url, path, tmp)
+        pids = {"node": node.process.pid, "gateway": proc.pid, "clients": os.getpid()}
         try:
-            clients, elapsed = run_clients(url, cash, args.clients, args.seconds)
+            cpu: dict[str, float] = {}
+            clients, elapsed = run_clients(url, cash, args.clients, args.seconds,
+                                           on_start=lambda: cpu.update({k: cpu_seconds(p) for k, p in pids.items()}))
+            cpu = {k: cpu_seconds(p) - cpu[k] for k, p in pids.items()}
         finally:
             proc.terminate()
             try:
@@ -252,6 +269,12 @@ def main(argv: list[str] | None = None) -> int:
         values = [x for c in clients for x in c.timing.get(part, [])]
         if values:
             print(f"  server side, {part}: p50 {_pct(values, 0.5):.1f} ms, p99 {_pct(values, 0.99):.1f} ms")
+    done = max(1, sum(ops.values()))
+    cpu_ms = {k: 1000 * v / done for k, v in cpu.items()}
+    cores = os.cpu_count() or 1
+    ceiling = cores * 1000 / sum(cpu_ms.values())
+    print("  CPU per operation: " + ", ".join(f"{k} {v:.2f} ms" for k, v in cpu_ms.items())
+          + f"; on {cores} cores that caps ops/s at {ceiling:,.0f}")
     rows = [
         {"metric": "ops_per_s", "value": round(ops_per_s, 1), "unit": "ops/s", "baseline": round(raw, 1),
          "ratio": round(ops_per_s / raw, 4)},
@@ -260,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         {"metric": "raw_chain_tx_per_s", "value": round(raw, 1), "unit": "tx/s", "baseline": None, "ratio": None},
         {"metric": "clients", "value": args.clients, "unit": "threads", "baseline": None, "ratio": None},
         {"metric": "errors", "value": len(errors), "unit": "requests", "baseline": None, "ratio": None},
+        *({"metric": f"cpu_ms_per_op_{k}", "value": round(v, 3), "unit": "ms", "baseline": None, "ratio": None}
+          for k, v in cpu_ms.items()),
+        {"metric": "cpu_bound_ceiling_ops_per_s", "value": round(ceiling, 1), "unit": "ops/s", "baseline": None,
+         "ratio": None},
     ]
     from rich.console import Console
     from rich.table import Table
