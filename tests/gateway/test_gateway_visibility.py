@@ -210,3 +210,33 @@ def test_a_data_asset_is_read_by_its_owner_pledgee_appraisers_exchange(gw):
     for who in (gw.appraiser, gw.exchange, gw.core):  # not yet its appraiser or exchange
         _refused(gw.get(who, f"/v1/data-assets/{bare}"), asset_id=bare)
     assert gw.get(gw.tier1, "/v1/data-assets/987654").status_code == 404
+
+
+def test_a_party_that_held_a_voucher_still_sees_it_after_passing_it_on(gw):
+    issued = gw.issue()
+    root = issued["token_id"]
+    former = gw.register("Former Holder", ["SUPPLIER_ROLE"])
+    x = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": former.address, "value": "1000"}).json()["token_id"]
+    y = gw.post(gw.tier1, f"/v1/vouchers/{root}/split", {"to": gw.tier2.address, "value": "2000"}).json()["token_id"]
+    assert gw.post(former, f"/v1/vouchers/{x}/transfer", {"to": gw.tier2.address}).status_code == 200
+    assert gw.get(former, f"/v1/vouchers/{x}").json()["holder"] == gw.tier2.address
+    _refused(gw.get(former, f"/v1/vouchers/{y}"), token_id=y)
+    page = gw.get(former, "/v1/vouchers").json()
+    assert [v["token_id"] for v in page["items"]] == [root, x] and page["total"] == 2
+    tree = gw.get(former, f"/v1/receivables/{issued['receivable_id']}").json()
+    assert tree["access"] == {"scope": "branches", "as": "holder"} and tree["hidden"] == 1
+
+
+def test_the_explorer_and_the_v1_reads_show_the_same(ew):
+    """One definition: each party's explorer graph holds exactly the vouchers of its /v1 tree."""
+    gw = ew.gw
+
+    for who in (*_everyone_who_sees_all(ew).values(), *(p for p, _ in _branches(ew).values())):
+        graph = gw.get(who, f"/v1/explorer/receivables/{ew.receivable_id}")
+        tree = gw.get(who, f"/v1/receivables/{ew.receivable_id}")
+        assert graph.status_code == tree.status_code
+        if tree.status_code == 200:
+            assert {n["token_id"] for n in graph.json()["nodes"]} == {
+                n["token_id"] for root in tree.json()["tree"] for n in _walk(root)}
+            assert graph.json()["access"] == tree.json()["access"]
+            assert graph.json()["hidden"] == tree.json()["hidden"]
