@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 
+from .calls import FastFunctions
 from .chain import Chain
 from .compiler import compile_project
 from .deploy import Deployment
@@ -88,6 +89,9 @@ class Ledger:
                 address=deployment.data_assets, abi=artifacts["DataAssetRegistry"].abi)
             chain.register("DataAssetRegistry", self.data_assets)
         self._currencies: dict[str, Contract] = {}
+        for contract in (self.voucher, self.credit_lines, self.factoring, self.data_assets):
+            if contract is not None:
+                contract.functions = FastFunctions(contract)
 
     def _call(self, fn, block: int | str = "latest"):
         """Run a view; its custom errors are raised as ledger exceptions."""
@@ -101,6 +105,7 @@ class Ledger:
         if address not in self._currencies:
             contract = self.chain.w3.eth.contract(address=address, abi=self.artifacts["SettlementToken"].abi)
             self.chain.register("SettlementToken", contract)
+            contract.functions = FastFunctions(contract)
             self._currencies[address] = contract
         return self._currencies[address]
 
