@@ -38,7 +38,8 @@ def make_engine(db: str, *, reader: bool = False) -> Engine:
     """An engine for `db`.
 
     SQLite: WAL, and transactions that begin with an explicit BEGIN, so a reader's queries in
-    one transaction see one snapshot (pysqlite otherwise runs each SELECT on its own).
+    one transaction see one snapshot (pysqlite otherwise runs each SELECT on its own); a
+    writer's (reader=False) with BEGIN IMMEDIATE.
     PostgreSQL: readers use REPEATABLE READ for the same reason.
     """
     url = database_url(db)
@@ -56,9 +57,14 @@ def make_engine(db: str, *, reader: bool = False) -> Engine:
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
+        # A writer's transaction takes the write lock when it begins (IMMEDIATE): one that read
+        # first and then wrote could not wait for the lock when another writer committed in
+        # between (SQLite answers "database is locked" at once, whatever the busy timeout).
+        begin = "BEGIN" if reader else "BEGIN IMMEDIATE"
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn):
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(begin)
 
         return engine
     options = {"isolation_level": "REPEATABLE READ"} if reader else {}
