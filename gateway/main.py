@@ -6,14 +6,23 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.formparsers import MultiPartParser
 
 from . import errors, explorer
 from .api.main import api_router
 from .api.routes import health
+from .api.routes.documents import MAX_DOCUMENT
 from .config import Settings
 from .service import Gateway
 
 log = logging.getLogger("gateway")
+
+#: The largest request body: a document of the largest size plus room for the form around it.
+#: Anything larger is refused (413) before it is read.
+MAX_BODY = MAX_DOCUMENT + 64 * 1024
+# Uploads stay in memory: Starlette spools a file over 1 MiB to a temporary file on disk, and a
+# trade document or appraisal report must never be written anywhere in the clear.
+MultiPartParser.spool_max_size = MAX_BODY
 
 
 def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
@@ -39,6 +48,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                     "once mined and applied by the mirror; reads say which block they reflect. Amounts are "
                     "decimal strings in the currency's smallest unit.",
         lifespan=lifespan,
+        max_body_size=MAX_BODY,
     )
     errors.install(app)
     app.include_router(health.router)
