@@ -159,6 +159,9 @@ class Idempotent:
 
     def start(self) -> None:
         self._beat()
+        with self.gateway.engine.begin() as conn:  # heartbeats of processes long gone
+            table = GatewayInstance.__table__
+            conn.execute(table.delete().where(table.c.seen_at < time.time() - 86_400))
         self._thread = threading.Thread(target=self._heartbeat, name="gateway-heartbeat", daemon=True)
         self._thread.start()
 
