@@ -13,8 +13,8 @@ from eth_utils import is_address, to_checksum_address
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ledger import Role
-from ledger.mirror import CreditLine, Offer, Receivable, Voucher
-from ledger.types import OfferState, ReceivableState, RecourseState, VoucherStatus
+from ledger.mirror import Appraisal, CreditLine, DataAsset, Offer, Pledge, Receivable, Voucher
+from ledger.types import OfferState, PledgeState, ReceivableState, RecourseState, VoucherStatus
 
 from .service import GRANTABLE
 
@@ -341,6 +341,43 @@ class CreditLinePublic(Out):
     available: Decimal | None = None
 
 
+class AppraisalPublic(Out):
+    slot: int
+    appraiser: AddressOut
+    appraised_at: int
+    valid_until: int = Field(description="expired appraisals stay listed until a new one takes their slot")
+    value: Decimal
+    report_hash: Hash32Out
+
+
+class PledgePublic(Out):
+    pledge_id: int
+    line_id: int
+    state: Literal[tuple(s.name for s in PledgeState if s)]  # type: ignore[valid-type]
+    financier: AddressOut = Field(description="the pledgee: the credit line's financier")
+    pledged_at: int
+    ended_at: int | None
+
+
+class DataAssetPublic(Out):
+    asset_id: int
+    owner: AddressOut
+    registered_at: int
+    content_hash: Hash32Out
+    metadata_hash: Hash32Out
+    uri: str
+    listed: bool
+    exchange: AddressOut | None = Field(description="the exchange that listed it (null until listed)")
+    listing_id: Hash32Out | None
+    appraisals: list[AppraisalPublic] = Field(description="its appraisal slots in use, by slot")
+    counted_value: Decimal = Field(description="the lowest unexpired appraised value at `block` (0 if none), "
+                                               "from the registry's countedValue view at that block")
+    counted_until: int | None = Field(description="when the counted appraisal expires")
+    pledge: PledgePublic | None = Field(description="its active pledge, or null")
+    source: Literal["mirror"]
+    block: BlockRef | None
+
+
 class WriteResult(Out):
     """A write's answer: what it created (ids), the transaction and the block the mirror applied."""
 
@@ -409,22 +446,25 @@ def offer_json(o: Offer) -> dict[str, Any]:
     }
 
 
-def hex32(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
+def data_asset_listed(a: DataAsset) -> bool:
+    """Whether the mirror's data asset is listed (its exchange is set)."""
+    return int(a.exchange, 16) != 0
 
 
-def data_asset_json(a, appraisals, pledge, counted: tuple[int, int]) -> dict[str, Any]:
-    """A data asset as the DataAssetRegistry's views return it (ledger.types)."""
+def data_asset_json(a: DataAsset, appraisals: list[Appraisal], pledge: Pledge | None,
+                    counted: tuple[int, int]) -> dict[str, Any]:
+    """A data asset as the mirror has it (its appraisal slots in use, its active pledge), with the
+    counted value: the lowest unexpired appraisal and when it expires."""
+    listed = data_asset_listed(a)
     return {
         "asset_id": a.asset_id, "owner": a.owner, "registered_at": a.registered_at,
-        "content_hash": hex32(a.content_hash), "metadata_hash": hex32(a.metadata_hash), "uri": a.uri,
-        "listed": a.listed, "exchange": a.exchange if a.listed else None,
-        "listing_id": hex32(a.listing_id) if a.listed else None,
+        "content_hash": a.content_hash, "metadata_hash": a.metadata_hash, "uri": a.uri,
+        "listed": listed, "exchange": a.exchange if listed else None, "listing_id": a.listing_id if listed else None,
         "appraisals": [{"slot": p.slot, "appraiser": p.appraiser, "appraised_at": p.appraised_at,
-                        "valid_until": p.valid_until, "value": amount(p.value), "report_hash": hex32(p.report_hash)}
+                        "valid_until": p.valid_until, "value": amount(p.value), "report_hash": p.report_hash}
                        for p in appraisals],
         "counted_value": amount(counted[0]), "counted_until": counted[1] or None,
         "pledge": None if pledge is None else {
-            "pledge_id": pledge.pledge_id, "line_id": pledge.line_id, "state": pledge.state.name,
+            "pledge_id": pledge.pledge_id, "line_id": pledge.line_id, "state": PledgeState(pledge.state).name,
             "financier": pledge.financier, "pledged_at": pledge.pledged_at, "ended_at": pledge.ended_at or None},
     }

@@ -268,9 +268,10 @@ class Ledger:
         raw = self._call(self._assets.functions.appraisalsOf(asset_id), block)
         return [Appraisal(slot, *a) for slot, a in enumerate(raw) if a[2] != 0]
 
-    def counted_value(self, asset_id: int) -> tuple[int, int]:
-        """The lowest unexpired appraised value (0 if none) and when that appraisal expires."""
-        value, valid_until = self._call(self._assets.functions.countedValue(asset_id))
+    def counted_value(self, asset_id: int, *, block: int | str = "latest") -> tuple[int, int]:
+        """The lowest unexpired appraised value (0 if none) and when that appraisal expires (at
+        `block`'s timestamp)."""
+        value, valid_until = self._call(self._assets.functions.countedValue(asset_id), block)
         return value, valid_until
 
     def pledge_of(self, pledge_id: int, *, block: int | str = "latest") -> Pledge:

@@ -40,7 +40,7 @@ from sqlmodel import Session, false, or_, select, true
 
 from ledger import Role
 from ledger.exceptions import ReceivableNonexistent
-from ledger.mirror import CreditLine, Deal, EventLog, Offer, Receivable, Voucher
+from ledger.mirror import CreditLine, DataAsset, Deal, EventLog, Offer, Receivable, Voucher
 from ledger.types import OfferState
 
 from ..errors import NotOwner
@@ -267,12 +267,12 @@ def require_credit_line(caller: Caller, line: CreditLine) -> None:
                        account=caller.address, line_id=line.line_id)
 
 
-def require_data_asset(caller: Caller, asset, pledgee: str | None, appraisers: Iterable[str]) -> None:
-    """`asset` as DataAssetRegistry's view returns it (ledger.types.DataAsset)."""
+def require_data_asset(caller: Caller, asset: DataAsset, pledgee: str | None, appraisers: Iterable[str]) -> None:
+    """`asset` as the mirror has it; `pledgee` is the financier of its active pledge (or None)."""
     me = caller.address
     if sees_all(caller) or me in (asset.owner, pledgee) or me in set(appraisers):
         return
-    if asset.listed and me == asset.exchange:
+    if int(asset.exchange, 16) != 0 and me == asset.exchange:  # listed, by the caller
         return
     raise NotOwner("a data asset is shown only to its owner, its pledgee, its appraisers, the exchange that "
                    "listed it, auditors and the operator", account=me, asset_id=asset.asset_id)

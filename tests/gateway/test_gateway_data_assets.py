@@ -40,7 +40,7 @@ def test_register_appraise_list_pledge_release(gw):
     assert r.status_code == 201, r.json()
     pledge_id = r.json()["pledge_id"]
     read = gw.get(gw.auditor, f"/v1/data-assets/{asset_id}").json()
-    assert read["source"] == "chain" and read["block"]["number"] >= r.json()["mined_in"]
+    assert read["source"] == "mirror" and read["block"]["number"] >= r.json()["mined_in"]
     assert read["owner"] == gw.core.address and read["listed"] and read["counted_value"] == "2000000"
     assert read["appraisals"][0]["report_hash"] == report_hash and read["appraisals"][0]["appraiser"] == gw.appraiser.address
     assert read["pledge"] == {**read["pledge"], "pledge_id": pledge_id, "line_id": line, "state": "ACTIVE",
@@ -138,3 +138,61 @@ def test_foreclose_on_default_gives_the_asset_to_the_pledgee(gw):
     assert r.status_code == 200, r.json()
     read = gw.get(gw.bank, f"/v1/data-assets/{asset_id}").json()
     assert read["owner"] == gw.bank.address and read["pledge"] is None
+
+
+def _registry_at(gw, asset_id: int, n: int) -> dict:
+    """The asset as the DataAssetRegistry's views give it at block `n`, in the response's shape."""
+    led = gw.ledger
+    a = led.data_asset(asset_id, block=n)
+    pledge = led.pledge_of(a.pledge_id, block=n) if a.pledge_id else None
+    value, until = led.counted_value(asset_id, block=n)
+    hx = lambda b: "0x" + bytes(b).hex()  # noqa: E731
+    return {
+        "asset_id": asset_id, "owner": a.owner, "registered_at": a.registered_at, "content_hash": hx(a.content_hash),
+        "metadata_hash": hx(a.metadata_hash), "uri": a.uri, "listed": a.listed,
+        "exchange": a.exchange if a.listed else None, "listing_id": hx(a.listing_id) if a.listed else None,
+        "appraisals": [{"slot": p.slot, "appraiser": p.appraiser, "appraised_at": p.appraised_at,
+                        "valid_until": p.valid_until, "value": str(p.value), "report_hash": hx(p.report_hash)}
+                       for p in led.appraisals(asset_id, block=n)],
+        "counted_value": str(value), "counted_until": until or None,
+        "pledge": None if pledge is None else {
+            "pledge_id": pledge.pledge_id, "line_id": pledge.line_id, "state": pledge.state.name,
+            "financier": pledge.financier, "pledged_at": pledge.pledged_at, "ended_at": pledge.ended_at or None},
+    }
+
+
+def test_a_read_is_the_mirrors_block_and_the_registry_agrees_at_that_block(gw):
+    """The read comes from the mirror at the block it names; the registry's views at that block
+    say the same, the counted value included (the lowest unexpired appraisal; on a tie the later
+    expiry, as countedValue does), and it moves with that block's time."""
+
+    def read(who=gw.auditor) -> dict:
+        body = gw.get(who, f"/v1/data-assets/{asset_id}").json()
+        mirror = gw.gateway.reader.block()
+        assert body.pop("source") == "mirror"
+        assert body.pop("block") == {"number": mirror.number, "hash": mirror.hash}
+        assert body == _registry_at(gw, asset_id, mirror.number)
+        return body
+
+    asset_id = gw.data_asset(appraise=False, list_=False)
+    assert read()["counted_value"] == "0" and read()["counted_until"] is None and read()["appraisals"] == []
+    now = gw.now()
+    for value, days in ((800, 30), (500, 10), (500, 20)):
+        r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals",
+                    {"report_hash": gw.doc(), "value": str(value), "valid_until": now + days * DAY})
+        assert r.status_code == 201, r.json()
+    got = read(gw.core)
+    assert [a["value"] for a in got["appraisals"]] == ["800", "500", "500"]
+    assert (got["counted_value"], got["counted_until"]) == ("500", now + 20 * DAY)
+    assert gw.post(gw.exchange, f"/v1/data-assets/{asset_id}/listing", {"listing_id": gw.doc()}).status_code == 200
+    pledged = gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": gw.line_id}).json()
+    got = read(gw.bank)
+    assert got["listed"] and got["exchange"] == gw.exchange.address
+    assert got["pledge"]["pledge_id"] == pledged["pledge_id"] and got["pledge"]["state"] == "ACTIVE"
+    gw.advance(25 * DAY)  # both 500s expire; they stay listed until a new appraisal takes the slot
+    got = read(gw.appraiser)
+    assert len(got["appraisals"]) == 3 and (got["counted_value"], got["counted_until"]) == ("800", now + 30 * DAY)
+    assert gw.post(gw.bank, f"/v1/data-assets/{asset_id}/release").status_code == 200
+    assert read(gw.core)["pledge"] is None
+    gw.advance(10 * DAY)
+    assert read()["counted_value"] == "0"

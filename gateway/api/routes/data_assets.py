@@ -1,8 +1,8 @@
 """Data assets: register, appraise, list, pledge, release, foreclose; appraisal reports.
 
-Reads of data assets come from the DataAssetRegistry's views at one block (the mirror's
-data-asset tables are not read yet): the response's `block` is that chain block and
-`source` says "chain".
+Reads of data assets come from the mirror (data_asset, appraisal, pledge) like every other read,
+with the block they reflect; the counted value, which depends on that block's time, is the
+registry's own countedValue view pinned to that block.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from fastapi.responses import Response
 from sqlmodel import select
 
 from ledger import Role
+from ledger.exceptions import DataAssetDuplicateContent, DataAssetNonexistent, DataAssetNotPledged
+from ledger.mirror import Appraisal, DataAsset, Pledge
 from ledger.types import PledgeState
-from ledger.exceptions import DataAssetDuplicateContent, DataAssetNotPledged
 
 from ...crypto import fingerprint
 from ...errors import ApiError, InvalidInput, NotFound, NotOwner
 from ...models import AppraisalReport
-from ...schemas import (AppraisalCreate, DataAssetCreate, ForecloseRequest, Hash32, Id, ListingCreate, PledgeCreate,
-                        data_asset_json, written)
-from ...service import Outcome
+from ...schemas import (AppraisalCreate, DataAssetCreate, DataAssetPublic, ForecloseRequest, Hash32, Id, ListingCreate,
+                        PledgeCreate, data_asset_json, written)
+from ...service import Outcome, block_json
 from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, ReaderDep, WriterDep
 from ..visibility import require_data_asset
 
@@ -145,29 +146,37 @@ def foreclose(asset_id: Id, body: ForecloseRequest, caller: WriterDep, gateway: 
     return gateway.write(caller.party, idem, act)
 
 
-@router.get("/{asset_id}")
+def _active_pledge(session, asset: DataAsset) -> Pledge | None:
+    """The asset's active pledge as the mirror has it, or None."""
+    pledge = session.get(Pledge, asset.pledge_id) if asset.pledge_id else None
+    return pledge if pledge is not None and pledge.state == int(PledgeState.ACTIVE) else None
+
+
+@router.get("/{asset_id}", responses={200: {"model": DataAssetPublic}})
 def get(asset_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
-    """The asset, its appraisals, counted value and active pledge, read from the registry's views at
-    one block (`source: "chain"`; the mirror's data-asset tables are not read yet).
+    """The asset, its appraisals and active pledge as the mirror has them at `block`, with its
+    counted value (the lowest unexpired appraisal) from the registry's view at that same block.
 
     Only for its owner, the financier it is pledged to, the appraisers that appraised it, the
     exchange that listed it, auditors and the operator; anyone else gets 403 `NotOwner`
     (api/visibility.py); an asset that does not exist is 404 for everyone."""
-    chain = gateway.chain
-    head = chain.w3.eth.get_block("latest")
-    n = head["number"]
-    ledger = gateway.ledger
-    asset = ledger.data_asset(asset_id, block=n)
-    pledge = ledger.pledge_of(asset.pledge_id, block=n) if asset.pledge_id else None
-    appraisals = ledger.appraisals(asset_id, block=n)
-    require_data_asset(caller, asset, pledge.financier if pledge is not None and pledge.state == PledgeState.ACTIVE
-                       else None, (a.appraiser for a in appraisals))
-    # The value that counts: the lowest unexpired appraisal at that block (as countedValue does).
-    live = [a for a in appraisals if a.valid_until > head["timestamp"]]
-    lowest = min(live, key=lambda a: (a.value, a.valid_until), default=None)
-    counted = (lowest.value, lowest.valid_until) if lowest else (0, 0)
-    return {**data_asset_json(asset, appraisals, pledge, counted),
-            "source": "chain", "block": {"number": n, "hash": "0x" + bytes(head["hash"]).hex()}}
+    with gateway.snapshot() as snap:
+        s = snap.session
+        asset = s.get(DataAsset, asset_id)
+        if asset is None or snap.block is None:
+            raise DataAssetNonexistent(asset_id)
+        appraisals = list(s.exec(select(Appraisal).where(Appraisal.asset_id == asset_id)
+                                 .order_by(Appraisal.slot)).all())
+        pledge = _active_pledge(s, asset)
+        require_data_asset(caller, asset, pledge.financier if pledge is not None else None,
+                           (a.appraiser for a in appraisals))
+        body = data_asset_json(asset, appraisals, pledge, (0, 0))
+        block = snap.block
+    # Which appraisal counts depends on the block's time: the registry's own arithmetic at the
+    # mirror's block, so the whole answer is that block's.
+    counted = gateway.ledger.counted_value(asset_id, block=block.number)
+    return {**body, "counted_value": str(counted[0]), "counted_until": counted[1] or None,
+            "source": "mirror", "block": block_json(block)}
 
 
 # -- appraisal reports ---------------------------------------------------------------------------
@@ -208,14 +217,21 @@ def download_report(asset_id: Id, report_hash: Hash32, caller: PartyDep, gateway
     if report is None:
         raise NotFound("no appraisal report with this fingerprint is stored for this asset",
                        asset_id=asset_id, report_hash=report_hash)
-    asset = gateway.ledger.data_asset(asset_id)
-    if Role.AUDITOR not in caller.roles and caller.address not in (asset.owner, _pledgee(gateway, asset)):
+    with gateway.snapshot() as snap:  # who may read it, and whether it is attested: the mirror's
+        s = snap.session
+        asset = s.get(DataAsset, asset_id)
+        if asset is None:
+            raise DataAssetNonexistent(asset_id)
+        pledge = _active_pledge(s, asset)
+        readers = (asset.owner, pledge.financier if pledge is not None else None)
+        attested = s.exec(select(Appraisal.slot).where(Appraisal.asset_id == asset_id,
+                                                       Appraisal.report_hash == report_hash)).first() is not None
+    if Role.AUDITOR not in caller.roles and caller.address not in readers:
         raise NotOwner("only the data asset's owner, its pledgee and auditors can read its appraisal reports",
                        account=caller.address, asset_id=asset_id)
     content = gateway.reports.open(report.sealed, f"{asset_id}:{report_hash}".encode())
     if "0x" + fingerprint(content).hex() != report_hash:
         raise ReportCorrupted("the stored report does not match its fingerprint", report_hash=report_hash)
-    attested = any("0x" + bytes(a.report_hash).hex() == report_hash for a in gateway.ledger.appraisals(asset_id))
     return Response(content, media_type=report.content_type,
                     headers={"Content-Disposition": f'attachment; filename="{report.filename}"',
                              "X-Report-Hash": report_hash, "X-Attested": "true" if attested else "false"})
