@@ -187,7 +187,8 @@ class Auditor:
         counts_extra: dict[str, Any] = {"view_calls": calls}
         if mirror_db is not None:
             mark = time.perf_counter()
-            mirror_found, rows = compare_mirror(state, mirror_db, history.block, history.block_hash)
+            mirror_found, rows = compare_mirror(state, mirror_db, history.block, history.block_hash, rpc=self.rpc,
+                                                contracts=history.contracts)
             found += mirror_found
             ran["mirror"] = True
             sources["mirror_db"] = _redact(mirror_db)

@@ -18,7 +18,8 @@ CHECKS: dict[str, str] = {
     "pledges": "at most one active pledge per data asset; releases and foreclosures end an active pledge",
     "documents": "each trade-document fingerprint backs at most one live receivable",
     "chain_views": "the state rebuilt from events equals the contracts' views at the audited block",
-    "mirror": "the SQL mirror equals the rebuilt state at the same block, and its event_log equals the chain's logs",
+    "mirror": "the SQL mirror equals the rebuilt state at the same block, its event_log equals the chain's logs, "
+              "and its members, roles, pause state and approvals equal the contracts' views at that block",
     "gateway_documents": "every stored trade document decrypts, and hashes to the fingerprint anchored on chain",
 }
 

@@ -42,11 +42,15 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def compare_mirror(state: Rebuild, db: str, block: int, block_hash: str) -> tuple[list[Discrepancy], dict[str, int]]:
-    """Compare the mirror at `db` with the rebuilt state and the chain's logs, both at `block`.
+def compare_mirror(state: Rebuild, db: str, block: int, block_hash: str, *, rpc=None,
+                   contracts: dict[str, tuple[str, list]] | None = None) -> tuple[list[Discrepancy], dict[str, int]]:
+    """Compare the mirror at `db` with the rebuilt state and the chain's logs, both at `block`;
+    given `rpc` and `contracts` (name -> (address, abi)), also its membership, pause and
+    approval tables with the contracts' views at `block` (mirror_views), in the same snapshot.
 
     Returns:
-        The discrepancies, and the number of rows compared per table.
+        The discrepancies, and the number of rows compared per table (with `rpc`, also
+        "view_calls": the eth_calls the view comparison made).
     """
     from ..mirror import MirrorReader
     from ..mirror.models import EventLog, STATE_MODELS
@@ -73,6 +77,12 @@ def compare_mirror(state: Rebuild, db: str, block: int, block_hash: str) -> tupl
                 if model is None:
                     continue
                 found += _compare_table(table, model, getattr(state, attribute), s, counts)
+            if rpc is not None and contracts is not None:
+                from .mirror_views import compare_mirror_views
+
+                view_found, calls = compare_mirror_views(state, s, rpc, contracts, block, counts)
+                found += view_found
+                counts["view_calls"] = calls
     finally:
         reader.close()
     return found, counts

@@ -136,6 +136,52 @@ def lifecycle(w, gateway_db: str) -> dict:
     led.release(w.bank, asset)
     ids["pledge"] = led.pledge(w.core, asset, w.line_id).pledge_id
     ids.update(asset=asset, report=report)
+    ids.update(merged_history(w))
+    ids.update(permissions(w))
+    return ids
+
+
+def merged_history(w) -> dict:
+    """A voucher that receives value from a sibling (merge) and from a cousin (value transfer):
+    root R (tier1) splits A and B to tier2, B splits D to tier2; D gives 2,000 to A, then B
+    (15,000 left) is merged into A. A holds 30,000 + 2,000 + 15,000."""
+    led = w.ledger
+    issued = w.issue()
+    root = issued.token_id
+    a = led.split(w.tier1, root, w.tier2, 30_000).token_id
+    b = led.split(w.tier1, root, w.tier2, 20_000).token_id
+    d = led.split(w.tier2, b, w.tier2, 5_000).token_id
+    led.transfer_value(w.tier2, d, a, 2_000)
+    led.merge(w.tier2, b, a)
+    return {"merged_receivable": issued.receivable_id, "merged_root": root, "merged_into": a, "merged_sibling": b,
+            "merged_cousin": d}
+
+
+def permissions(w) -> dict:
+    """What the mirror holds besides vouchers: roles (one revoked, one account expelled), a pause
+    lifted, ERC-721 approvals and ERC-3525 allowances (one of each lapsed by a whole transfer),
+    operator approvals (one withdrawn)."""
+    led = w.ledger
+    ids: dict = {}
+    leaver = mirror_world.dev_account(8)
+    led.admit(w.operator, leaver, [Role.SUPPLIER, Role.AUDITOR])
+    led.expel(w.operator, leaver)
+    led.grant_role(w.operator, Role.AUDITOR, w.bank)
+    led.revoke_role(w.operator, Role.AUDITOR, w.bank)
+    led.pause(w.operator)
+    led.unpause(w.operator)
+    root = w.issue().token_id
+    kept = led.split(w.tier1, root, w.tier1, 10_000).token_id
+    moved = led.split(w.tier1, root, w.tier1, 10_000).token_id
+    led.approve(w.tier1, w.bank, kept)                       # in force
+    led.approve_value(w.tier1, kept, w.tier2.address, 4_000)  # in force
+    led.approve(w.tier1, w.bank, moved)                      # both lapse with the whole transfer below
+    led.approve_value(w.tier1, moved, w.tier3.address, 3_000)
+    led.transfer(w.tier1, moved, w.tier2)
+    led.set_approval_for_all(w.tier2, w.bank, True)          # in force
+    led.set_approval_for_all(w.tier3, w.bank, True)          # withdrawn
+    led.set_approval_for_all(w.tier3, w.bank, False)
+    ids.update(leaver=leaver.address, approved=kept, lapsed=moved)
     return ids
 
 

@@ -19,9 +19,14 @@ def test_a_clean_lifecycle_audits_with_zero_discrepancies(audited, tmp_path):
     assert result.ok
     assert {name: c["status"] for name, c in result.checks.items()} == {name: "PASS" for name in CHECKS}
     counts = result.counts
-    assert counts["receivables"] == 5 and counts["live_vouchers"] >= 10 and counts["offers"] == 2
+    assert counts["receivables"] == 7 and counts["live_vouchers"] >= 10 and counts["offers"] == 2
     assert counts["deals"] == 1 and counts["claims"] >= 7 and counts["pledges"] == 2
     assert counts["events"] == counts["mirror_rows"]["event_log"]
+    # members (one expelled), roles, the lifted pause and the approvals were asked of the views
+    rows = counts["mirror_rows"]
+    assert rows["member"] == 9 and rows["role_assignment"] >= 8 and rows["role_admin"] >= 7
+    assert rows["pause_state"] == 1 and rows["token_approval"] == 2 and rows["value_allowance"] == 2
+    assert rows["operator_approval"] == 1 and rows["view_calls"] >= 40
     assert counts["gateway_documents"] == {"stored": 3, "anchored": 3, "not_anchored": 0}
     assert result.block == audited.world.head()  # the mirror's block, which is the head
 
