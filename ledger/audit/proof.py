@@ -3,10 +3,20 @@
 The proof lists, for the voucher and each of its ancestors up to the root, every log that
 concerns it (mint, slot, splits in and out, value moves, paid moves, whole transfers, claims,
 locks, offers, merges, burn) plus the receivable's issue, each with its block number and hash,
-transaction hash and log index, and the log itself (address, topics, data). verify_proof
-re-fetches each transaction's receipt and each block header from a node of the verifier's
-choosing and checks that every log is there, unchanged, in a canonical block; then it replays
-the voucher's own steps to the value and holder the proof states.
+transaction hash and log index, and the log itself (address, topics, data).
+
+Value also arrives from vouchers that are not ancestors: a sibling merged in, or an ERC-3525
+value transfer between two existing vouchers. The proof follows every such source too, and its
+sources, transitively (`provenance`): each voucher whose value reached the proved one, with the
+last step through which it did (`until`); its steps up to that one are listed like the
+ancestors'. So the proof accounts for where all of the voucher's value came from.
+
+verify_proof re-fetches each transaction's receipt and each block header from a node of the
+verifier's choosing and checks that every log is there, unchanged, in a canonical block; that
+every value moved into a voucher of the provenance comes from a voucher the proof follows, which
+the steps show holding it; and (eth_getLogs) that the node knows of no value moved into one of
+them, up to its `until`, that the proof leaves out. Then it replays the voucher's own steps to
+the value and holder the proof states.
 """
 
 from __future__ import annotations
@@ -16,12 +26,16 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_utils import keccak
+
 from ..types import Event
 from .model import plain
 from .rebuild import ZERO_ADDRESS, Rebuild
 from .rpc import AuditRpc
 
-PROOF_VERSION = 1
+PROOF_VERSION = 2
+#: topic0 of ERC-3525 TransferValue(uint256,uint256,uint256).
+TRANSFER_VALUE_TOPIC = "0x" + keccak(text="TransferValue(uint256,uint256,uint256)").hex()
 
 #: What a step means for the voucher it is listed under.
 KINDS = {
@@ -66,9 +80,13 @@ def lineage_proof(state: Rebuild, raw_logs: dict[tuple[str, int], dict[str, Any]
     rid = voucher["receivable_id"]
     steps = []
     issue_index = state.issued_at.get(rid)
+    until = provenance(state, token_id)
     wanted: list[tuple[int, int]] = []
     for t in path:
         wanted += [(i, t) for i in state.touches.get(t, [])]
+    for t, last in until.items():
+        if t not in path:
+            wanted += [(i, t) for i in state.touches.get(t, []) if i <= last]
     if issue_index is not None and all(i != issue_index for i, _ in wanted):
         wanted.append((issue_index, 0))
     seen = set()
@@ -85,6 +103,13 @@ def lineage_proof(state: Rebuild, raw_logs: dict[tuple[str, int], dict[str, Any]
             "data": raw["data"],
         })
     receivable = state.receivables.get(rid, {})
+    sources = []
+    for t in sorted(until):
+        last = None
+        if t != token_id:
+            e = state.events[until[t]]
+            last = {"block_number": e.block_number, "log_index": e.log_index, "tx_hash": e.tx_hash}
+        sources.append({"token_id": t, "parent_id": state.vouchers[t]["parent_id"], "until": last})
     proof = {
         "version": PROOF_VERSION,
         "chain_id": chain_id,
@@ -93,6 +118,9 @@ def lineage_proof(state: Rebuild, raw_logs: dict[tuple[str, int], dict[str, Any]
         "receivable_id": rid,
         "document_hash": receivable.get("document_hash"),
         "lineage": path,  # the voucher, its parent, ..., the root
+        # every voucher whose value reached this one (ancestors, merged siblings, value transfers),
+        # and the last step through which it did (None: the voucher itself, all its steps)
+        "provenance": sources,
         "as_of": {"block_number": block, "block_hash": block_hash},
         "state": plain({"holder": voucher["holder"], "value": voucher["value"], "paid": voucher["paid"],
                         "burned": voucher["burned"], "parent_id": voucher["parent_id"]}),
@@ -100,6 +128,32 @@ def lineage_proof(state: Rebuild, raw_logs: dict[tuple[str, int], dict[str, Any]
     }
     proof["digest"] = digest(proof)
     return proof
+
+
+def provenance(state: Rebuild, token_id: int) -> dict[int, int]:
+    """Every voucher whose value reached `token_id`, with the index (into state.events) of the
+    last TransferValue through which it did; `token_id` itself maps to the end of the events.
+
+    Value moved into a voucher matters only if it came before what that voucher passed on, so
+    each source is followed up to its own last such step (splits, merges and value transfers
+    alike; a cycle, e.g. a split merged back into its parent, ends when nothing grows).
+    """
+    until = {token_id: len(state.events)}
+    todo = [token_id]
+    while todo:
+        t = todo.pop()
+        limit = until[t]
+        for i in state.touches.get(t, []):
+            if i >= limit:
+                continue
+            e = state.events[i]
+            if e.name != "TransferValue" or e.args["_toTokenId"] != t or not e.args["_fromTokenId"]:
+                continue
+            source = e.args["_fromTokenId"]
+            if until.get(source, -1) < i:
+                until[source] = i
+                todo.append(source)
+    return until
 
 
 def digest(proof: dict[str, Any]) -> str:
@@ -195,6 +249,9 @@ def verify_proof(proof: dict[str, Any], rpc_url: str) -> Verification:
             if s["address"].lower() not in {a.lower() for a in proof["contracts"].values()}:
                 problems.append({**where, "problem": "the log is not from the deployment's contracts"})
         problems += _check_lineage(proof)
+        if "provenance" in proof:  # version 2
+            problems += _check_provenance(proof)
+            problems += _check_nothing_left_out(proof, rpc)
         return Verification(not problems, len(steps), problems)
     finally:
         rpc.close()
@@ -231,4 +288,88 @@ def _check_lineage(proof: dict[str, Any]) -> list[dict[str, Any]]:
         if got[key] != want:
             problems.append({"token_id": proof["token_id"], "problem": f"the steps give {key} {got[key]!r}, the "
                              f"proof states {want!r}"})
+    return problems
+
+
+def _position(step_or_until: dict[str, Any]) -> tuple[int, int]:
+    return step_or_until["block_number"], step_or_until["log_index"]
+
+
+def _value_move(s: dict[str, Any]) -> tuple[int, int, int]:
+    """(from, to, value) of a TransferValue step, read from its (verified) topics and data."""
+    from eth_abi import decode as abi_decode
+
+    (value,) = abi_decode(["uint256"], bytes.fromhex(s["data"][2:]))
+    return int(s["topics"][1], 16), int(s["topics"][2], 16), value
+
+
+def _check_provenance(proof: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every value moved into a voucher of the provenance (up to its `until`) comes from a voucher
+    the proof follows at least that far, and each voucher's steps show it holding what it gives."""
+    problems: list[dict[str, Any]] = []
+    end = (proof["as_of"]["block_number"], 2**63)
+    limit = {int(p["token_id"]): (_position(p["until"]) if p["until"] else end) for p in proof["provenance"]}
+    if int(proof["token_id"]) not in limit:
+        problems.append({"token_id": proof["token_id"], "problem": "the provenance does not list the voucher itself"})
+    for t in proof["lineage"][1:]:
+        if t not in limit:
+            problems.append({"token_id": t, "problem": "an ancestor is missing from the provenance"})
+    balance = dict.fromkeys(limit, 0)
+    for s in proof["steps"]:
+        t = int(s["token_id"])
+        if s["event"] != "TransferValue" or t not in limit or _position(s) > limit[t]:
+            continue
+        source, target, value = _value_move(s)
+        where = {"token_id": t, "event": s["event"], "block_number": s["block_number"], "tx_hash": s["tx_hash"],
+                 "log_index": s["log_index"]}
+        if target == t:
+            balance[t] += value
+            if source and (source not in limit or limit[source] < _position(s)):
+                problems.append({**where, "problem": f"value moved into {t} from {source} is not accounted for: "
+                                 f"the proof does not follow {source} up to this step"})
+        elif source == t:
+            balance[t] -= value
+            if balance[t] < 0:
+                problems.append({**where, "problem": f"{t} gives {value} here, more than its steps show it holding"})
+    for p in proof["provenance"]:
+        t, last = int(p["token_id"]), p["until"]
+        if last is None:
+            continue
+        out = [s for s in proof["steps"] if int(s["token_id"]) == t and _position(s) == _position(last)
+               and s["event"] == "TransferValue"]
+        if not out or _value_move(out[0])[0] != t or _value_move(out[0])[1] not in limit:
+            problems.append({"token_id": t, **last, "problem": f"the provenance says value of {t} reached the "
+                             "voucher through this step, but no step there moves its value to a followed voucher"})
+    return problems
+
+
+def _check_nothing_left_out(proof: dict[str, Any], rpc: AuditRpc) -> list[dict[str, Any]]:
+    """Ask the node (eth_getLogs) for every TransferValue into each voucher of the provenance up
+    to its `until`: each must be a step of the proof, listed under that voucher."""
+    address = proof["contracts"].get("ReceivableVoucher")
+    if not address or not proof["steps"]:
+        return [{"problem": "the proof names no ReceivableVoucher contract or has no steps"}]
+    first = min(s["block_number"] for s in proof["steps"])
+    listed = {(int(s["token_id"]), s["block_hash"].lower(), int(s["log_index"])) for s in proof["steps"]
+              if s["event"] == "TransferValue"}
+    end = (proof["as_of"]["block_number"], 2**63)
+    sources = [(int(p["token_id"]), _position(p["until"]) if p["until"] else end) for p in proof["provenance"]]
+    requests = [("eth_getLogs", [{"address": address, "fromBlock": hex(first), "toBlock": hex(last[0]),
+                                  "topics": [TRANSFER_VALUE_TOPIC, None, "0x" + f"{t:064x}"]}])
+                for t, last in sources]
+    problems = []
+    for (t, last), (ok, logs) in zip(sources, rpc.batch_results(requests), strict=True):
+        if not ok:
+            problems.append({"token_id": t, "problem": f"the node refused the logs of value moved into {t}: {logs}"})
+            continue
+        for log in logs:
+            if log.get("removed"):
+                continue
+            position = (int(log["blockNumber"], 16), int(log["logIndex"], 16))
+            if position > last:
+                continue
+            if (t, log["blockHash"].lower(), position[1]) not in listed:
+                problems.append({"token_id": t, "block_number": position[0], "tx_hash": log["transactionHash"],
+                                 "log_index": position[1], "problem": f"the node has value moved into {t} here "
+                                 "that the proof leaves out"})
     return problems

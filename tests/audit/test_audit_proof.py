@@ -93,3 +93,73 @@ def test_the_cli_exports_and_verifies_a_proof(audited, tmp_path):
     out.write_text(json.dumps(data))
     refused = runner.invoke(app, ["proof", "--verify", str(out), "--rpc-url", audited.url])
     assert refused.exit_code == 1 and "INVALID" in refused.output
+
+
+def test_a_proof_follows_value_merged_in_from_a_sibling_and_moved_in_from_a_cousin(audited):
+    ids = audited.ids
+    a, b, d, root = ids["merged_into"], ids["merged_sibling"], ids["merged_cousin"], ids["merged_root"]
+    proof = _proof(audited, a)
+
+    assert proof["lineage"] == [a, root] and proof["state"]["value"] == 30_000 + 2_000 + 15_000
+    sources = {p["token_id"]: p for p in proof["provenance"]}
+    assert set(sources) == {a, b, d, root} and sources[a]["until"] is None
+    assert sources[b]["parent_id"] == root and sources[d]["parent_id"] == b
+    incoming = [s for s in proof["steps"] if s["token_id"] == a and s["kind"] == "value_in"]
+    assert [int(s["args"]["_fromTokenId"]) for s in incoming] == [root, d, b]  # split, value transfer, merge
+    merge_in, transfer_in = incoming[2], incoming[1]
+    assert (sources[b]["until"]["tx_hash"], sources[b]["until"]["log_index"]) == (merge_in["tx_hash"],
+                                                                                   merge_in["log_index"])
+    assert sources[d]["until"]["tx_hash"] == transfer_in["tx_hash"]
+    # the sources' own histories are listed up to the step that gave their value: B's mint from the
+    # root and its split to D; D's mint from B; each with block, tx hash and log index
+    kinds = {(s["token_id"], s["kind"]) for s in proof["steps"]}
+    assert {(b, "mint"), (b, "value_in"), (b, "value_out"), (d, "mint"), (d, "value_in"), (d, "value_out")} <= kinds
+    for step in proof["steps"]:
+        assert {"block_number", "block_hash", "tx_hash", "log_index", "topics", "data"} <= set(step)
+
+    result = verify_proof(proof, audited.url)
+    assert result.ok, result.problems
+    assert result.checked_logs == len(proof["steps"])
+
+
+def test_a_proof_with_a_tampered_incoming_step_fails_verify(audited):
+    ids = audited.ids
+    a, b, d = ids["merged_into"], ids["merged_sibling"], ids["merged_cousin"]
+    proof = _proof(audited, a)
+
+    # the merge claims to have brought 25,000, not 15,000 (log data, decoded args and state agree)
+    forged = copy.deepcopy(proof)
+    for step in forged["steps"]:
+        if step["event"] == "TransferValue" and int(step["args"]["_fromTokenId"]) == b \
+                and int(step["args"]["_toTokenId"]) == a:
+            step["data"] = "0x" + f"{25_000:064x}"
+            step["args"]["_value"] = 25_000
+            tampered = step
+    forged["state"]["value"] = 30_000 + 2_000 + 25_000
+    forged["digest"] = digest(forged)
+    result = verify_proof(forged, audited.url)
+    assert not result.ok
+    located = [(p.get("tx_hash"), p.get("log_index")) for p in result.problems if "topics or data" in p["problem"]]
+    assert (tampered["tx_hash"], tampered["log_index"]) in located
+
+    # the cousin's history dropped: the value it moved into A comes from nowhere the proof shows
+    unfollowed = copy.deepcopy(proof)
+    unfollowed["steps"] = [s for s in unfollowed["steps"] if s["token_id"] != d]
+    unfollowed["provenance"] = [p for p in unfollowed["provenance"] if p["token_id"] != d]
+    unfollowed["digest"] = digest(unfollowed)
+    problems = verify_proof(unfollowed, audited.url).problems
+    assert any(p.get("token_id") == a and f"from {d} is not accounted for" in p["problem"] for p in problems)
+
+    # the incoming step left out altogether (and the state restated): the node still has it
+    omitted = copy.deepcopy(proof)
+    dropped = next(s for s in omitted["steps"] if s["token_id"] == a and s["kind"] == "value_in"
+                   and int(s["args"]["_fromTokenId"]) == d)
+    omitted["steps"] = [s for s in omitted["steps"] if s["token_id"] != d
+                        and (s["tx_hash"], s["log_index"]) != (dropped["tx_hash"], dropped["log_index"])]
+    omitted["provenance"] = [p for p in omitted["provenance"] if p["token_id"] != d]
+    omitted["state"]["value"] = 30_000 + 15_000
+    omitted["digest"] = digest(omitted)
+    problems = verify_proof(omitted, audited.url).problems
+    assert [(p["token_id"], p["tx_hash"], p["log_index"]) for p in problems] == [
+        (a, dropped["tx_hash"], dropped["log_index"])]
+    assert "leaves out" in problems[0]["problem"]
