@@ -40,6 +40,21 @@ def _address(value: str) -> str:
     return to_checksum_address(value)
 
 
+def _is_address(value: Any) -> bool:
+    try:
+        to_checksum_address(value)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_bytes32(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and value.startswith("0x") and len(bytes.fromhex(value[2:])) == 32
+    except ValueError:
+        return False
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return a.lower() == b.lower()
@@ -140,6 +155,9 @@ def compare_mirror_views(state: Rebuild, session, rpc: AuditRpc, contracts: dict
         r = mirror_members.get((key,))
         account = members.get(key) or r.address
         row = {"address": account}
+        if not _is_address(account):
+            extra("member", row, "rolesOf", {"is_member": r.is_member, "roles": r.roles}, ": not an address")
+            continue
         if r is None:  # every account that ever held a party role has a row, expelled or not
             ask(roles_of, (account,), lambda c, row=row: missing("member", row, "rolesOf", {"roles": c}),
                 {"table": "member", "row": row})
@@ -157,6 +175,9 @@ def compare_mirror_views(state: Rebuild, session, rpc: AuditRpc, contracts: dict
         r = mirror_assignments.get(key)
         role, account = assignments.get(key) or (r.role, r.account)
         row = {"role": role, "account": account}
+        if not (_is_bytes32(role) and _is_address(account)):
+            extra("role_assignment", row, "hasRole", {"role_name": r.role_name}, ": not a role id and an address")
+            continue
 
         def same_role(c, r=r, row=row):
             if c and r is None:
@@ -173,6 +194,9 @@ def compare_mirror_views(state: Rebuild, session, rpc: AuditRpc, contracts: dict
         r = mirror_admins.get((key,))
         role = admins.get(key) or r.role
         row = {"role": role}
+        if not _is_bytes32(role):
+            extra("role_admin", row, "getRoleAdmin", {"admin_role": r.admin_role}, ": not a role id")
+            continue
 
         def same_admin(c, r=r, row=row):
             chain = _hex(c)
@@ -254,6 +278,9 @@ def compare_mirror_views(state: Rebuild, session, rpc: AuditRpc, contracts: dict
         r = mirror_allowances.get(key)
         token_id, operator = allowances.get(key) or (r.token_id, r.operator)
         row = {"token_id": token_id, "operator": operator}
+        if not _is_address(operator):
+            extra("value_allowance", row, "allowance", {"value": r.value, "epoch": r.epoch}, ": not an address")
+            continue
         if not live(token_id):
             if token_id not in state.vouchers:
                 extra("value_allowance", row, "allowance", {"value": r.value, "epoch": r.epoch},
@@ -283,6 +310,10 @@ def compare_mirror_views(state: Rebuild, session, rpc: AuditRpc, contracts: dict
         r = mirror_operators.get(key)
         holder, operator = operators.get(key) or (r.holder, r.operator)
         row = {"holder": holder, "operator": operator}
+        if not (_is_address(holder) and _is_address(operator)):
+            extra("operator_approval", row, "isApprovedForAll", {"holder": r.holder, "operator": r.operator},
+                  ": not an address")
+            continue
 
         def same_operator(c, r=r, row=row):
             if c and r is None:

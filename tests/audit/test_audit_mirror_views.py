@@ -40,6 +40,8 @@ def test_edited_members_and_roles_are_reported_at_their_row(audited, mirror_copy
     _sql(mirror_copy, "insert into role_assignment (role, account, role_name, granted_by, granted_block) "
          "values (:r, :a, 'SUPPLIER_ROLE', :a, 1)", r=supplier, a=bank)
     _sql(mirror_copy, "update role_admin set admin_role = :r where role = :s", r="0x" + "00" * 32, s=supplier)
+    _sql(mirror_copy, "insert into member (address, is_member, roles, updated_block) values ('0xnot-an-address', 1, "
+         "1, 1)")  # reported, not a crash of the audit
 
     found = _mirror_found(audited, mirror_copy)
 
@@ -50,6 +52,7 @@ def test_edited_members_and_roles_are_reported_at_their_row(audited, mirror_copy
         ("role_assignment", (("account", bank), ("role", financier)), None, "hasRole"),
         ("role_assignment", (("account", bank), ("role", supplier)), None, "hasRole"),
         ("role_admin", (("role", supplier),), "admin_role", "getRoleAdmin"),
+        ("member", (("address", "0xnot-an-address"),), None, "rolesOf"),
     }
     roles = by_where[("member", (("address", tier1),), "roles", "rolesOf")]
     assert roles["actual"] == roles["expected"] | financier_bit and roles["expected"] & Role.SUPPLIER.bit
