@@ -2,12 +2,19 @@
 gateway app for the package, with parties registered through the API itself.
 
 Nothing here reverts the chain (the mirror follows it): each test makes its own receivables.
+
+On PostgreSQL: `postgres_world` opens a world whose gateway database and mirror database are two
+fresh PostgreSQL databases, created on the server $LEDGER_TEST_DATABASE_URL names
+(tools/postgres.sh starts one) and dropped afterwards; a module overrides `gw` with it (one world,
+so fresh databases, per module: test_gateway_postgres.py). Without the variable it skips, and
+fails in CI (CI=true), as the mirror's PostgreSQL cases do.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -17,6 +24,8 @@ import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from gateway.config import Settings
 from gateway.main import create_app
@@ -31,6 +40,7 @@ OPERATOR_TOKEN = "operator-bootstrap-token-for-tests"
 MASTER_SECRET = "master-secret-for-tests-0123456789"
 CASH = 10**12
 GRACE = 7 * DAY
+PG_ENV = "LEDGER_TEST_DATABASE_URL"
 
 
 def dev_account(index: int):
@@ -168,11 +178,49 @@ def gw(tmp_path_factory) -> GW:
         yield world
 
 
+def postgres_server() -> str:
+    """The PostgreSQL server's URL ($LEDGER_TEST_DATABASE_URL); skips without it (fails in CI)."""
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"${PG_ENV} is not set: CI must run the gateway's PostgreSQL tests (tools/postgres.sh)")
+        pytest.skip(f"PostgreSQL: set ${PG_ENV} (bash tools/postgres.sh run ...)")
+    return url
+
+
 @contextmanager
-def open_world(tmp: Path) -> Iterator[GW]:
-    """A fresh Anvil, deployment, gateway (databases under `tmp`) and the parties of ROLES, a
-    line from bank to core; all stopped on exit. The `gw` fixture is one per package; a test
-    that must not disturb it (e.g. the fuzzer) opens its own."""
+def postgres_databases(*purposes: str) -> Iterator[list[str]]:
+    """Fresh, empty PostgreSQL databases (their URLs), one per purpose, dropped on exit."""
+    base = postgres_server()
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    names = [f"gw_{purpose}_{uuid.uuid4().hex[:10]}" for purpose in purposes]
+    created: list[str] = []
+    try:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                created.append(name)
+        yield [make_url(base).set(database=name).render_as_string(hide_password=False) for name in names]
+    finally:
+        with admin.connect() as conn:
+            for name in created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def postgres_world(tmp: Path) -> Iterator[GW]:
+    """open_world with the gateway's database and the mirror's on PostgreSQL (fresh databases)."""
+    with postgres_databases("gateway", "mirror") as (gateway_db, mirror_db):
+        with open_world(tmp, gateway_db=gateway_db, mirror_db=mirror_db) as world:
+            yield world
+
+
+@contextmanager
+def open_world(tmp: Path, *, gateway_db: str | None = None, mirror_db: str | None = None) -> Iterator[GW]:
+    """A fresh Anvil, deployment, gateway (databases under `tmp`, or the URLs given) and the
+    parties of ROLES, a line from bank to core; all stopped on exit. The `gw` fixture is one per
+    package; a test that must not disturb it (e.g. the fuzzer) opens its own."""
     with LocalNode() as node:
         operator = dev_account(0)
         chain = Chain(node.url)
@@ -183,7 +231,7 @@ def open_world(tmp: Path) -> Iterator[GW]:
         settings = Settings(
             rpc_url=node.url, master_secret=SecretStr(MASTER_SECRET), operator_token=SecretStr(OPERATOR_TOKEN),
             operator_key=SecretStr("0x" + bytes(operator.key).hex()), deployment=path,
-            mirror_db=str(tmp / "mirror.db"), db=str(tmp / "gateway.db"),
+            mirror_db=mirror_db or str(tmp / "mirror.db"), db=gateway_db or str(tmp / "gateway.db"),
         )
         app = create_app(settings)
         with TestClient(app) as client:
