@@ -1,0 +1,1290 @@
+"""Property: one state machine over every contract operation, checked against a model.
+
+Operations: membership (grant and revoke roles, expel and readmit, pause), credit lines (grant,
+terms, advance rate), data assets (register, appraise, list, pledge, release, foreclose, sync),
+receivables (issue, accept, reject, revoke), vouchers (split, value transfer, merge, whole
+transfer, value and token approvals, operators), factoring (offer, accept, cancel, expiry),
+settlement (repay, claim, time passing, overdue, default) and recourse (exercise, pay). Each
+operation is attempted with arguments and callers drawn at random; the model says whether it
+must succeed or be refused, and with which custom error. A refused call sends nothing.
+
+After every step the chain must equal the model (every voucher's holder, value, paid and
+status; every receivable, line use, offer, pledge, role and cash balance), and:
+- each receivable's live vouchers sum to its face value;
+- claims never exceed repayments; the voucher contract holds exactly Σ(repaid − claimed);
+- the settlement currency is conserved across the parties and the contracts;
+- a line's use is what was issued on it and not repaid (rejected and revoked ones restored);
+- a data asset has at most one active pledge, and a line's recorded limit never exceeds its
+  effective limit computed from the appraisals, nor does any issue take a line past it;
+- an open offer's voucher is locked with the offered value, held by the seller, in one offer
+  (no voucher is financed twice);
+- a Closed voucher is fully paid out.
+
+Default: 20 examples of up to 100 steps on Anvil (80–85 s on a shared 2-core machine), 3 on
+Ganache (about 85 s: it mines one block per transaction); LEDGER_PROPERTY_EXAMPLES sets the count
+for either, and the test's timeout grows with it. `pytest -s` prints how many
+examples reached each flow (settled, overdue, factored, recourse paid, pledged, foreclosed, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant, precondition, rule
+
+from ledger import PledgeState, ReceivableState, Role, VoucherStatus
+from ledger.exceptions import (
+    AccessControlUnauthorizedAccount,
+    ContractError,
+    CreditLineCollateralShortfall,
+    CreditLineExpired,
+    CreditLineInsufficient,
+    CreditLineInvalidExpiry,
+    CreditLineInvalidLimit,
+    CreditLineNotFinancier,
+    CreditLineObligorMismatch,
+    DataAssetAlreadyListed,
+    DataAssetAlreadyPledged,
+    DataAssetDuplicateContent,
+    DataAssetLineFull,
+    DataAssetNotAppraised,
+    DataAssetNotListed,
+    DataAssetNotOwner,
+    DataAssetNotPledgee,
+    DataAssetNotPledged,
+    DataAssetReceivableLineMismatch,
+    DataAssetReceivableNotDefaulted,
+    DataAssetSelfAppraisal,
+    DataAssetTooManyAppraisals,
+    EnforcedPause,
+    ExpectedPause,
+    FactoringNotDeal,
+    FactoringNotDealFinancier,
+    FactoringNotOfferee,
+    FactoringNotSeller,
+    FactoringOfferExpired,
+    FactoringOfferNotOpen,
+    FactoringReceivableNotActive,
+    FactoringReceivableNotOverdue,
+    FactoringRecourseState,
+    FactoringSelfDeal,
+    FactoringVoucherNotHeld,
+    FactoringVoucherValueChanged,
+    FactoringWithoutRecourse,
+    MembershipNotMember,
+    ReceivableDuplicateDocument,
+    ReceivableNotActive,
+    ReceivableNotFinancier,
+    ReceivableNotObligor,
+    ReceivableNotOverdue,
+    ReceivableNotPending,
+    ReceivableNotRepayable,
+    ReceivableNotSupplier,
+    ReceivableNotYetOverdue,
+    ReceivableOverpayment,
+    VoucherHolderMismatch,
+    VoucherInsufficientAllowance,
+    VoucherInsufficientValue,
+    VoucherInvalidOperator,
+    VoucherNotActive,
+    VoucherNothingToClaim,
+    VoucherSameToken,
+    VoucherSlotMismatch,
+    VoucherUnauthorized,
+)
+from ledger.types import OfferState, RecourseState
+from tests.conftest import DAY, LINE_LIMIT
+from tests.contracts.chain_machines import (
+    APPRAISER,
+    APPRAISER2,
+    BPS,
+    EXCHANGE,
+    PROVIDER,
+    UINT96_MAX,
+    ChainMachine,
+    admit_data_parties,
+    named,
+    assert_cash_conserved,
+    true_effective_limit,
+    views,
+)
+
+STEPS = 100
+NODE = os.environ.get("LEDGER_NODE", "anvil")
+EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES") or (3 if NODE == "ganache" else 20))
+UINT128_MAX = 2**128 - 1
+#: Seconds around a time boundary (maturity + grace, an appraisal's expiry) within which the
+#: next block's timestamp is not known well enough to predict the outcome: either is accepted.
+MARGIN = 120
+LIVE_APPRAISALS = 4
+PLEDGES_PER_LINE = 16
+DEAD = (ReceivableState.REJECTED, ReceivableState.REVOKED)
+#: Whether the party entitled to act does (3 times in 4); otherwise the rule's random actor tries.
+ZERO = "0x" + "00" * 20
+LIKELY = st.integers(0, 3).map(bool)
+
+
+@pytest.fixture(scope="module")
+def world(world):
+    return admit_data_parties(world)
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+@dataclass
+class Tok:
+    holder: str
+    rid: int
+    status: VoucherStatus
+    value: int
+    paid: int = 0
+    epoch: int = 0
+
+
+@dataclass
+class Rec:
+    obligor: str
+    supplier: str
+    line: int
+    face: int
+    maturity: int
+    doc: bytes
+    root: int
+    state: ReceivableState = ReceivableState.PENDING
+    repaid: int = 0
+    claimed: int = 0
+
+
+@dataclass
+class Line:
+    financier: str
+    obligor: str
+    limit: int
+    expiry: int
+    grace: int
+
+
+@dataclass
+class Off:
+    seller: str
+    token: int
+    value: int
+    rate: int
+    recourse: bool
+    offeree: str
+    deadline: int
+    state: OfferState = OfferState.OPEN
+    price: int = 0
+    paid_at_deal: int = 0
+    recourse_state: RecourseState = RecourseState.NONE
+    recourse_amount: int = 0
+
+
+@dataclass
+class Asset:
+    owner: str
+    content: bytes
+    listed: bool = False
+    pledge: int = 0
+    appraisals: list[tuple[int, int]] = field(default_factory=list)  # (value, valid until), live or not
+
+
+@dataclass
+class Plg:
+    asset: int
+    line: int
+    financier: str
+    state: PledgeState = PledgeState.ACTIVE
+
+
+def price_of(value: int, rate_bps: int, maturity: int, timestamp: int) -> int:
+    """Factoring's price: value less floor(value × rate × whole days left / (10,000 × 365))."""
+    days = (maturity - timestamp) // DAY if maturity > timestamp else 0
+    discount = value * rate_bps * days // (BPS * 365)
+    return 0 if discount >= value else value - discount
+
+
+def paid_share(paid: int, balance: int, value: int) -> int:
+    """The part of `paid` that moves with `value` of `balance` (rounded down)."""
+    return paid * value // balance if paid else 0
+
+
+@pytest.mark.chain
+@pytest.mark.timeout(120 + (120 if NODE == "ganache" else 30) * EXAMPLES)  # a longer run gets longer
+def test_every_operation_keeps_the_ledger_consistent(world):
+    w = world
+    p = w.parties
+    led = w.ledger
+    cash = led.currency(w.cash)
+    parties = [named(a, n) for a, n in (
+        (p.operator, "operator"), (p.core, "core"), (p.core2, "core2"), (p.tier1, "tier1"), (p.tier2, "tier2"),
+        (p.tier3, "tier3"), (p.bank, "bank"), (p.bank2, "bank2"), (p.auditor, "auditor"), (p.outsider, "outsider"),
+        (APPRAISER, "appraiser"), (APPRAISER2, "appraiser2"), (EXCHANGE, "exchange"), (PROVIDER, "provider"))]
+    p = SimpleNamespace(**{repr(a): a for a in parties})
+    appraiser, appraiser2, exchange, provider = p.appraiser, p.appraiser2, p.exchange, p.provider
+    by_address = {a.address: a for a in parties}
+    holders = [p.tier1, p.tier2, p.tier3, p.bank, p.bank2, provider]
+    actors = holders + [p.core, p.outsider]
+    suppliers = [p.tier1, p.tier2, p.tier3, provider]
+    financiers = [p.bank, p.bank2]
+    # Who may lose and regain roles or membership: enough is left for every flow to go on.
+    mutable = {p.tier3.address: [Role.SUPPLIER], p.bank2.address: [Role.FINANCIER],
+               p.core2.address: [Role.CORE_ENTERPRISE], provider.address: [Role.SUPPLIER]}
+    contracts = [led.voucher.address, led.factoring.address, led.credit_lines.address, led.data_assets.address]
+
+    class System(ChainMachine):
+        # -- set-up --------------------------------------------------------------------------
+        @initialize(data=st.data(), faces=st.lists(st.integers(1, 3_000_000), min_size=1, max_size=3))
+        def start(self, data, faces):
+            self.begin()
+            second = led.grant_credit_line(p.bank2, p.core2, w.cash, LINE_LIMIT // 2, w.now() + 2 * 365 * DAY, 3 * DAY)
+            self.lines: dict[int, Line] = {}
+            for line_id in (w.line_id, second.line_id):
+                c = led.credit_line(line_id)
+                self.lines[line_id] = Line(c.financier, c.obligor, c.limit, c.expiry, c.grace_period)
+            self.supply = cash.functions.totalSupply().call()
+            self.cash = dict(zip(self._cash_holders(), views(led, [cash.functions.balanceOf(a)
+                                                                   for a in self._cash_holders()])))
+            self.roles = {a.address: led.roles(a) for a in parties}
+            self.tokens: dict[int, Tok] = {}
+            self.receivables: dict[int, Rec] = {}
+            self.offers: dict[int, Off] = {}
+            self.assets: dict[int, Asset] = {}
+            self.pledges: dict[int, Plg] = {}
+            self.rates: dict[int, int] = {line_id: 0 for line_id in self.lines}
+            self.token_approvals: dict[int, tuple[str, int]] = {}  # token -> (operator, epoch)
+            self.allowances: dict[tuple[int, str], tuple[int, int]] = {}  # (token, operator) -> (value, epoch)
+            self.operators: set[tuple[str, str]] = set()  # (holder, operator)
+            for face in faces:  # a few accepted receivables to start from
+                line_id = self._pick(data, self.lines, "line")
+                self._issue(line_id, face, 20, by_address[self.lines[line_id].obligor], p.tier1, True)
+
+        # -- helpers -------------------------------------------------------------------------
+        @staticmethod
+        def _cash_holders() -> list[str]:
+            return [a.address for a in parties] + contracts
+
+        def _has(self, who: str, role: Role) -> bool:
+            return role in self.roles[who]
+
+        def _member(self, who: str) -> bool:
+            return self._has(who, Role.MEMBER)
+
+        def _refused(self, error: type[ContractError], call, *args, **kwargs) -> ContractError:
+            """Attempt a call the model says must be refused with `error`: nothing may be mined."""
+            before = w.chain.w3.eth.block_number
+            with pytest.raises(ContractError) as info:
+                call(*args, **kwargs)
+            assert type(info.value) is error, f"expected {error.__name__}, the contract raised {info.value!r}"
+            assert w.chain.w3.eth.block_number == before, f"{error.__name__}: a refused call mined a block"
+            return info.value
+
+        def _pick(self, data, items, label):
+            items = sorted(items)
+            return data.draw(st.sampled_from(items), label=label) if items else None
+
+        def _authorized(self, actor: str, token: int) -> bool:
+            t = self.tokens[token]
+            if actor == t.holder or (t.holder, actor) in self.operators:
+                return True
+            approved = self.token_approvals.get(token)
+            return approved is not None and approved == (actor, t.epoch)
+
+        def _allowance(self, token: int, actor: str) -> int:
+            value, epoch = self.allowances.get((token, actor), (0, -1))
+            return value if epoch == self.tokens[token].epoch else 0
+
+        def _spend(self, actor: str, token: int, value: int) -> type[ContractError] | None:
+            """The model of _spendAllowance: None if `actor` may move `value` (spent here)."""
+            if self._authorized(actor, token):
+                return None
+            current = self._allowance(token, actor)
+            if current < value:
+                return VoucherInsufficientAllowance
+            if current != UINT128_MAX:
+                self.allowances[(token, actor)] = (current - value, self.tokens[token].epoch)
+            return None
+
+        def _new_token(self, receipt, from_token: int, to: str, value: int, status: VoucherStatus) -> int:
+            """Record a split of `value` out of `from_token` into the voucher the receipt minted."""
+            minted = [e.args["_toTokenId"] for e in receipt.named("TransferValue")
+                      if e.args["_fromTokenId"] == from_token and e.args["_toTokenId"] != 0]
+            assert len(minted) == 1, f"a split of {from_token} minted {minted}"
+            new = minted[0]
+            assert new not in self.tokens and new > max(self.tokens), f"split minted a known id {new}"
+            src = self.tokens[from_token]
+            moved = paid_share(src.paid, src.value, value)
+            src.value -= value
+            src.paid -= moved
+            self.tokens[new] = Tok(to, src.rid, status, value, moved)
+            return new
+
+        def _hand_over(self, token: int, to: str) -> None:
+            t = self.tokens[token]
+            t.holder = to
+            t.epoch += 1
+
+        def _now(self) -> int:
+            return w.now()
+
+        def _near(self, moment: int) -> bool:
+            return abs(self._now() - moment) < MARGIN
+
+        def _counted(self, asset_id: int, now: int) -> tuple[int, int]:
+            live = [(v, u) for v, u in self.assets[asset_id].appraisals if u > now]
+            if not live:
+                return 0, 0
+            value = min(v for v, _ in live)
+            return value, max(u for v, u in live if v == value)
+
+        def _pledged_to(self, line_id: int) -> list[int]:
+            return [g.asset for g in self.pledges.values() if g.state == PledgeState.ACTIVE and g.line == line_id]
+
+        def _used(self, line_id: int) -> int:
+            return sum(r.face - r.repaid for r in self.receivables.values()
+                       if r.line == line_id and r.state not in DEAD)
+
+        def _live_tokens(self, rid: int) -> list[int]:
+            return [t for t, v in self.tokens.items() if v.rid == rid]
+
+        # -- membership ----------------------------------------------------------------------
+        @precondition(lambda self: self.started)
+        @rule(data=st.data())
+        def toggle_role(self, data):
+            who = data.draw(st.sampled_from([a for a in parties if a.address in mutable]), label="account").address
+            outsider = data.draw(st.sampled_from(actors), label="not an operator")
+            self._refused(AccessControlUnauthorizedAccount, led.grant_role, outsider, mutable[who][0], who)
+            self._refused(MembershipNotMember, led.grant_role, p.operator, Role.SUPPLIER, p.outsider)
+            role = mutable[who][0]
+            if not self._member(who):
+                self._refused(MembershipNotMember, led.grant_role, p.operator, role, who)
+            elif self._has(who, role):
+                led.revoke_role(p.operator, role, who)
+                self.roles[who].remove(role)
+            else:
+                led.grant_role(p.operator, role, who)
+                self.roles[who].append(role)
+
+        @precondition(lambda self: self.started)
+        @rule(data=st.data())
+        def expel_or_readmit(self, data):
+            who = data.draw(st.sampled_from([a for a in parties if a.address in mutable]), label="account").address
+            if self._member(who):
+                led.expel(p.operator, who)
+                self.roles[who] = []
+            else:
+                led.admit(p.operator, who, mutable[who])
+                self.roles[who] = [Role.MEMBER, *mutable[who]]
+
+        @precondition(lambda self: self.started)
+        @rule(data=st.data())
+        def pause_stops_every_change(self, data):
+            self._refused(AccessControlUnauthorizedAccount, led.pause, data.draw(st.sampled_from(actors), label="actor"))
+            self._refused(ExpectedPause, led.unpause, p.operator)
+            led.pause(p.operator)
+            try:
+                self._refused(EnforcedPause, led.pause, p.operator)
+                token = self._pick(data, self.tokens, "token")
+                if token is not None:
+                    t = self.tokens[token]
+                    self._refused(EnforcedPause, led.split, by_address[t.holder], token, p.tier2, 1)
+                    self._refused(EnforcedPause, led.transfer, by_address[t.holder], token, p.tier2)
+                    self._refused(EnforcedPause, led.claim, by_address[t.holder], token)
+                    self._refused(EnforcedPause, led.mark_overdue, p.outsider, t.rid)
+                    self._refused(EnforcedPause, led.repay, p.core, t.rid, 1, approve=False)
+                self._refused(EnforcedPause, led.issue, p.core, p.tier1, line_id=w.line_id, currency=w.cash,
+                              face_value=1, maturity=self._now() + 30 * DAY, document_hash=os.urandom(32))
+            finally:
+                led.unpause(p.operator)
+
+        # -- credit lines --------------------------------------------------------------------
+        @precondition(lambda self: self.started and len(self.lines) < 4)
+        @rule(financier=st.sampled_from(financiers + [p.tier1]), obligor=st.sampled_from([p.core, p.core2, p.tier2]),
+              limit=st.integers(0, 2 * LINE_LIMIT), days=st.integers(-1, 400), grace=st.integers(0, 10))
+        def grant_line(self, financier, obligor, limit, days, grace):
+            expiry = self._now() + days * DAY
+            grant = lambda: led.grant_credit_line(financier, obligor, w.cash, limit, expiry, grace * DAY)  # noqa: E731
+            if not self._has(financier.address, Role.FINANCIER) or not self._has(obligor.address, Role.CORE_ENTERPRISE):
+                self._refused(AccessControlUnauthorizedAccount, grant)
+            elif limit == 0:
+                self._refused(CreditLineInvalidLimit, grant)
+            elif days <= 0:
+                self._refused(CreditLineInvalidExpiry, grant)
+            else:
+                line_id = grant().line_id
+                assert line_id not in self.lines
+                self.lines[line_id] = Line(financier.address, obligor.address, limit, expiry, grace * DAY)
+                self.rates[line_id] = 0
+
+        @precondition(lambda self: self.started)
+        @rule(data=st.data(), limit=st.integers(1, 2 * LINE_LIMIT), days=st.integers(30, 900),
+              actor=st.sampled_from(financiers + [p.core]), right=LIKELY)
+        def set_terms(self, data, limit, days, actor, right):
+            line_id = self._pick(data, self.lines, "line")
+            line = self.lines[line_id]
+            actor = by_address[line.financier] if right else actor
+            expiry = self._now() + days * DAY
+            if actor.address != line.financier:
+                self._refused(CreditLineNotFinancier, led.set_credit_terms, actor, line_id, limit, expiry)
+                return
+            receipt = led.set_credit_terms(actor, line_id, limit, expiry)
+            line.limit, line.expiry = limit, expiry
+            assert receipt.named("CreditLineTermsChanged")
+
+        @precondition(lambda self: self.started)
+        @rule(data=st.data(), rate=st.integers(0, BPS), actor=st.sampled_from(financiers), right=LIKELY)
+        def set_advance_rate(self, data, rate, actor, right):
+            line_id = self._pick(data, self.lines, "line")
+            actor = by_address[self.lines[line_id].financier] if right else actor
+            if actor.address != self.lines[line_id].financier:
+                self._refused(CreditLineNotFinancier, led.set_advance_rate, actor, line_id, rate)
+                return
+            led.set_advance_rate(actor, line_id, rate)
+            self.rates[line_id] = rate
+
+        # -- data assets ---------------------------------------------------------------------
+        @precondition(lambda self: self.started)
+        @rule(owner=st.sampled_from([provider, p.tier1, appraiser2]), value=st.integers(1, 8_000_000),
+              days=st.integers(1, 60), listed=st.booleans(), data=st.data())
+        def register_asset(self, owner, value, days, listed, data):
+            if self.assets and data.draw(st.booleans(), label="the same content again"):
+                known = self.assets[self._pick(data, self.assets, "asset")].content
+                error = DataAssetDuplicateContent if self._member(owner.address) else MembershipNotMember
+                self._refused(error, led.register_data_asset, owner, known)
+            content = os.urandom(32)
+            if not self._member(owner.address):
+                self._refused(MembershipNotMember, led.register_data_asset, owner, content)
+                return
+            asset_id = led.register_data_asset(owner, content).asset_id
+            assert asset_id not in self.assets
+            self.assets[asset_id] = Asset(owner.address, content)
+            self.appraise_asset(asset_id, appraiser, value, days)
+            if listed:
+                self.list_asset(asset_id, exchange)
+                if data.draw(st.booleans(), label="pledge it now"):
+                    self.pledge(data, p.outsider, True, asset_id=asset_id)
+
+        def appraise_asset(self, asset_id, appraiser, value, days):
+            a = self.assets[asset_id]
+            until = self._now() + days * DAY
+            now = self._now()
+            if a.owner == appraiser.address:
+                self._refused(DataAssetSelfAppraisal, led.appraise, appraiser, asset_id, report_hash=os.urandom(32),
+                              value=value, valid_until=until)
+                return
+            live = [u for _, u in a.appraisals if u > now]
+            if len(live) == LIVE_APPRAISALS and not any(self._near(u) for u in live):
+                self._refused(DataAssetTooManyAppraisals, led.appraise, appraiser, asset_id,
+                              report_hash=os.urandom(32), value=value, valid_until=until)
+                return
+            try:
+                receipt = led.appraise(appraiser, asset_id, report_hash=os.urandom(32), value=value,
+                                       valid_until=until).receipt
+            except DataAssetTooManyAppraisals:
+                assert len(live) == LIVE_APPRAISALS, "refused an appraisal with a free slot"
+                return
+            ts = w.chain.w3.eth.get_block(receipt.block_number)["timestamp"]
+            a.appraisals = [x for x in a.appraisals if x[1] > ts] + [(value, until)]
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data(), value=st.integers(1, 8_000_000), days=st.integers(1, 60),
+              appraiser=st.sampled_from([appraiser, appraiser2, p.tier1]))
+        def appraise(self, data, value, days, appraiser):
+            asset_id = self._pick(data, self.assets, "asset")
+            if not self._has(appraiser.address, Role.APPRAISER):
+                self._refused(AccessControlUnauthorizedAccount, led.appraise, appraiser, asset_id,
+                              report_hash=os.urandom(32), value=value, valid_until=self._now() + DAY)
+                return
+            self.appraise_asset(asset_id, appraiser, value, days)
+
+        def list_asset(self, asset_id, exchange):
+            a = self.assets[asset_id]
+            if a.listed:
+                self._refused(DataAssetAlreadyListed, led.list_data_asset, exchange, asset_id, b"L".ljust(32, b"\0"))
+                return
+            led.list_data_asset(exchange, asset_id, b"L".ljust(32, b"\0"))
+            a.listed = True
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data())
+        def list_(self, data):
+            self.list_asset(self._pick(data, self.assets, "asset"), exchange)
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data(), actor=st.sampled_from([provider, p.tier1, p.bank]), right=LIKELY)
+        def pledge(self, data, actor, right, asset_id=None, line_id=None):
+            asset_id = asset_id or self._pick(data, self.assets, "asset")
+            line_id = line_id or self._pick(data, self.lines, "line")
+            a = self.assets[asset_id]
+            actor = by_address[a.owner] if right else actor
+            value, _ = self._counted(asset_id, self._now())
+            pledge = lambda: led.pledge(actor, asset_id, line_id)  # noqa: E731
+            if a.owner != actor.address:
+                self._refused(DataAssetNotOwner, pledge)
+            elif not self._member(actor.address):
+                self._refused(MembershipNotMember, pledge)
+            elif not a.listed:
+                self._refused(DataAssetNotListed, pledge)
+            elif any(self._near(u) for _, u in a.appraisals):
+                return  # an appraisal expires about now: whether it counts depends on the next block
+            elif value == 0:
+                self._refused(DataAssetNotAppraised, pledge)
+            elif a.pledge:
+                self._refused(DataAssetAlreadyPledged, pledge)
+            elif not self._has(self.lines[line_id].financier, Role.FINANCIER):
+                self._refused(AccessControlUnauthorizedAccount, pledge)
+            elif len(self._pledged_to(line_id)) >= PLEDGES_PER_LINE:
+                self._refused(DataAssetLineFull, pledge)
+            else:
+                pledge_id = pledge().pledge_id
+                assert pledge_id not in self.pledges
+                self.pledges[pledge_id] = Plg(asset_id, line_id, self.lines[line_id].financier)
+                a.pledge = pledge_id
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data(), actor=st.sampled_from(financiers), right=LIKELY)
+        def release(self, data, actor, right):
+            asset_id = self._pick(data, self.assets, "asset")
+            a = self.assets[asset_id]
+            if not a.pledge:
+                self._refused(DataAssetNotPledged, led.release, actor, asset_id)
+                return
+            g = self.pledges[a.pledge]
+            actor = by_address[g.financier] if right else actor
+            if g.financier != actor.address:
+                self._refused(DataAssetNotPledgee, led.release, actor, asset_id)
+                return
+            try:
+                receipt = led.release(actor, asset_id)
+            except CreditLineCollateralShortfall as error:
+                # Refused only if the line would use more than its limit without the asset.
+                assert error.used > error.limit and error.used == self._used(g.line)
+                return
+            line = led.credit_line(g.line, block=receipt.block_number)
+            assert line.used <= true_effective_limit(led, g.line, receipt.block_number)
+            g.state = PledgeState.RELEASED
+            a.pledge = 0
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data(), actor=st.sampled_from(financiers), right=LIKELY)
+        def foreclose(self, data, actor, right, asset_id=None):
+            asset_id = asset_id or self._pick(data, self.assets, "asset")
+            a = self.assets[asset_id]
+            if not a.pledge or not self.receivables:
+                return
+            g = self.pledges[a.pledge]
+            actor = by_address[g.financier] if right else actor
+            # Mostly a receivable of the pledge's line.
+            same_line = [rid for rid, r in self.receivables.items() if r.line == g.line]
+            defaulted = [rid for rid in same_line if self.receivables[rid].state == ReceivableState.DEFAULTED]
+            rid = self._pick(data, (defaulted or same_line) if same_line and right else self.receivables, "receivable")
+            r = self.receivables[rid]
+            if g.financier != actor.address:
+                self._refused(DataAssetNotPledgee, led.foreclose, actor, asset_id, rid)
+            elif r.line != g.line:
+                self._refused(DataAssetReceivableLineMismatch, led.foreclose, actor, asset_id, rid)
+            elif r.state != ReceivableState.DEFAULTED:
+                self._refused(DataAssetReceivableNotDefaulted, led.foreclose, actor, asset_id, rid)
+            else:
+                led.foreclose(actor, asset_id, rid)
+                g.state = PledgeState.FORECLOSED
+                a.pledge = 0
+                a.owner = actor.address
+
+        # -- receivables ---------------------------------------------------------------------
+        @precondition(lambda self: self.started)
+        @rule(data=st.data(), extra=st.integers(-3_000_000, 500_000), days=st.integers(5, 90),
+              other_obligor=st.integers(0, 5), supplier=st.sampled_from(suppliers * 3 + [p.bank]),
+              accept=st.integers(0, 3))
+        def issue(self, data, extra, days, other_obligor, supplier, accept):
+            line_id = self._pick(data, self.lines, "line")
+            line = self.lines[line_id]
+            # Mostly the line's own obligor (else CreditLineObligorMismatch), mostly accepted.
+            obligor = by_address[line.obligor] if other_obligor else (p.core2 if line.obligor == p.core.address else p.core)
+            if self.receivables and data.draw(st.integers(0, 3), label="documents of another") == 0:
+                self.issue_with_used_documents(data, supplier)
+            self._issue(line_id, max(1, led.credit_available(line_id) + extra), days, obligor, supplier, accept)
+
+        def _issue(self, line_id, face, days, obligor, supplier, accept):
+            line = self.lines[line_id]
+            available = led.credit_available(line_id)
+            now = self._now()
+            doc = os.urandom(32)
+            issue = lambda: led.issue(obligor, supplier, line_id=line_id, currency=w.cash,  # noqa: E731
+                                      face_value=face, maturity=now + days * DAY, document_hash=doc)
+            collateral = led.collateral(line_id)
+            if not self._has(obligor.address, Role.CORE_ENTERPRISE):
+                self._refused(AccessControlUnauthorizedAccount, issue)
+                return
+            if not self._has(supplier.address, Role.SUPPLIER):
+                self._refused(AccessControlUnauthorizedAccount, issue)
+                return
+            if line.obligor != obligor.address:
+                self._refused(CreditLineObligorMismatch, issue)
+                return
+            if now + MARGIN < line.expiry and face > available and not self._near(collateral.valid_until):
+                self._refused(CreditLineInsufficient, issue)
+                return
+            if now >= line.expiry:
+                self._refused(CreditLineExpired, issue)
+                return
+            try:
+                issued = issue()
+            except (CreditLineInsufficient, CreditLineExpired) as error:
+                assert self._near(collateral.valid_until) or self._near(line.expiry), repr(error)
+                return
+            (drawn,) = issued.receipt.named("CreditLineDrawn")
+            # The effective limit, from the appraisals themselves, is never exceeded by an issue.
+            assert drawn.args["used"] <= true_effective_limit(led, line_id, issued.receipt.block_number)
+            rid, token = issued.receivable_id, issued.token_id
+            assert rid not in self.receivables and token not in self.tokens
+            self.receivables[rid] = Rec(obligor.address, supplier.address, line_id, face, now + days * DAY, doc, token)
+            self.tokens[token] = Tok(supplier.address, rid, VoucherStatus.PENDING, face)
+            if accept:
+                self.accept_receivable(rid, supplier)
+
+        def issue_with_used_documents(self, data, supplier):
+            rid = self._pick(data, self.receivables, "receivable")
+            r = self.receivables[rid]
+            obligor = by_address[r.obligor]
+            issue = lambda: led.issue(obligor, supplier, line_id=r.line, currency=w.cash, face_value=1,  # noqa: E731
+                                      maturity=self._now() + 30 * DAY, document_hash=r.doc)
+            if r.state in DEAD or not self._has(r.obligor, Role.CORE_ENTERPRISE) \
+                    or not self._has(supplier.address, Role.SUPPLIER):
+                return  # a cancelled receivable frees its documents: that is the issue rule's business
+            error = self._refused(ReceivableDuplicateDocument, issue)
+            assert error.receivable_id == rid
+
+        def accept_receivable(self, rid, actor):
+            r = self.receivables[rid]
+            if r.state != ReceivableState.PENDING:
+                self._refused(ReceivableNotPending, led.accept, actor, rid)
+            elif actor.address != r.supplier:
+                self._refused(ReceivableNotSupplier, led.accept, actor, rid)
+            else:
+                led.accept(actor, rid)
+                r.state = ReceivableState.ACTIVE
+                self.tokens[r.root].status = VoucherStatus.ACTIVE
+
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), actor=st.sampled_from(suppliers + [p.core, p.core2]),
+              what=st.sampled_from(["accept", "reject", "revoke"]), right=LIKELY)
+        def answer_receivable(self, data, actor, what, right):
+            rid = self._pick(data, self.receivables, "receivable")
+            r = self.receivables[rid]
+            if right:
+                actor = by_address[r.obligor if what == "revoke" else r.supplier]
+            if what == "accept":
+                self.accept_receivable(rid, actor)
+                return
+            call = led.reject if what == "reject" else led.revoke
+            party = r.supplier if what == "reject" else r.obligor
+            if r.state != ReceivableState.PENDING:
+                self._refused(ReceivableNotPending, call, actor, rid)
+            elif actor.address != party:
+                self._refused(ReceivableNotSupplier if what == "reject" else ReceivableNotObligor, call, actor, rid)
+            else:
+                call(actor, rid)
+                r.state = ReceivableState.REJECTED if what == "reject" else ReceivableState.REVOKED
+                del self.tokens[r.root]
+                self.token_approvals.pop(r.root, None)
+
+        # -- vouchers ------------------------------------------------------------------------
+        def _movable(self, token: int) -> type[ContractError] | None:
+            status = self.tokens[token].status
+            return None if status == VoucherStatus.ACTIVE else VoucherNotActive
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), share=st.floats(0.0, 1.2), to=st.sampled_from(holders + [p.outsider]),
+              by_holder=LIKELY, actor=st.sampled_from(actors))
+        def split(self, data, share, to, by_holder, actor):
+            token = self._pick(data, self.tokens, "token")
+            t = self.tokens[token]
+            actor = by_address[t.holder] if by_holder else actor
+            value = max(1, int(t.value * share))
+            split = lambda: led.split(actor, token, to, value)  # noqa: E731
+            if self._movable(token):
+                self._refused(VoucherNotActive, split)
+                return
+            saved = dict(self.allowances)
+            error = self._spend(actor.address, token, value)
+            if error is None and value > t.value:
+                error = VoucherInsufficientValue
+            elif error is None and not self._member(t.holder):
+                error = MembershipNotMember
+            elif error is None and not self._member(to.address):
+                error = MembershipNotMember
+            if error:
+                self.allowances = saved
+                self._refused(error, split)
+                return
+            receipt = split().receipt
+            self._new_token(receipt, token, to.address, value, VoucherStatus.ACTIVE)
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), share=st.floats(0.0, 1.2), by_holder=LIKELY, actor=st.sampled_from(actors))
+        def transfer_value(self, data, share, by_holder, actor):
+            source = self._pick(data, self.tokens, "source")
+            dest = self._pick(data, self.tokens, "dest")
+            s, d = self.tokens[source], self.tokens[dest]
+            actor = by_address[s.holder] if by_holder else actor
+            value = max(1, int(s.value * share))
+            move = lambda: led.transfer_value(actor, source, dest, value)  # noqa: E731
+            saved = dict(self.allowances)
+            error = self._movable(source) or self._movable(dest)
+            if error is None and source == dest:
+                error = VoucherSameToken
+            elif error is None and s.rid != d.rid:
+                error = VoucherSlotMismatch
+            if error is None:
+                error = self._spend(actor.address, source, value)
+            if error is None and value > s.value:
+                error = VoucherInsufficientValue
+            elif error is None and not (self._member(s.holder) and self._member(d.holder)):
+                error = MembershipNotMember
+            if error:
+                self.allowances = saved
+                self._refused(error, move)
+                return
+            move()
+            moved = paid_share(s.paid, s.value, value)
+            s.value, s.paid = s.value - value, s.paid - moved
+            d.value, d.paid = d.value + value, d.paid + moved
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), by_holder=LIKELY, actor=st.sampled_from(actors))
+        def merge(self, data, by_holder, actor):
+            source = self._pick(data, self.tokens, "source")
+            s = self.tokens[source]
+            mates = [u for u, v in self.tokens.items() if v.rid == s.rid and u != source]
+            dest = data.draw(st.sampled_from(sorted(mates) or [source]), label="dest")
+            d = self.tokens[dest]
+            actor = by_address[s.holder] if by_holder else actor
+            merge = lambda: led.merge(actor, source, dest)  # noqa: E731
+            error = self._movable(source) or self._movable(dest)
+            if error is None and source == dest:
+                error = VoucherSameToken
+            elif error is None and s.holder != d.holder:
+                error = VoucherHolderMismatch
+            elif error is None and not self._authorized(actor.address, source):
+                error = VoucherUnauthorized
+            elif error is None and not self._member(s.holder):
+                error = MembershipNotMember
+            if error:
+                self._refused(error, merge)
+                return
+            merge()
+            d.value += s.value
+            d.paid += s.paid
+            del self.tokens[source]
+            self.token_approvals.pop(source, None)
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), to=st.sampled_from(holders + [p.outsider]), by_holder=LIKELY,
+              actor=st.sampled_from(actors))
+        def transfer(self, data, to, by_holder, actor):
+            token = self._pick(data, self.tokens, "token")
+            t = self.tokens[token]
+            actor = by_address[t.holder] if by_holder else actor
+            transfer = lambda: led.transfer(actor, token, to, holder=t.holder)  # noqa: E731
+            error = self._movable(token)
+            if error is None and not self._authorized(actor.address, token):
+                error = VoucherUnauthorized
+            elif error is None and not (self._member(t.holder) and self._member(to.address)):
+                error = MembershipNotMember
+            if error:
+                self._refused(error, transfer)
+                return
+            transfer()
+            self._hand_over(token, to.address)
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), operator=st.sampled_from(actors), value=st.sampled_from([1, 1_000, 10**9, 2**200]),
+              by_holder=LIKELY, actor=st.sampled_from(actors), whole=st.booleans())
+        def approve(self, data, operator, value, by_holder, actor, whole):
+            token = self._pick(data, self.tokens, "token")
+            t = self.tokens[token]
+            actor = by_address[t.holder] if by_holder else actor
+            if whole:  # ERC-721: the holder or its operator only
+                call = lambda: led.approve(actor, operator, token)  # noqa: E731
+                allowed = actor.address == t.holder or (t.holder, actor.address) in self.operators
+                error = None if allowed else VoucherUnauthorized
+            else:
+                call = lambda: led.approve_value(actor, token, operator.address, value)  # noqa: E731
+                error = None if self._authorized(actor.address, token) else VoucherUnauthorized
+            if error is None and operator.address == t.holder:
+                error = VoucherInvalidOperator
+            if error:
+                self._refused(error, call)
+                return
+            call()
+            if whole:
+                self.token_approvals[token] = (operator.address, t.epoch)
+            else:
+                self.allowances[(token, operator.address)] = (min(value, UINT128_MAX), t.epoch)
+
+        @precondition(lambda self: self.started)
+        @rule(holder=st.sampled_from(holders), operator=st.sampled_from(actors), approved=st.booleans())
+        def set_operator(self, holder, operator, approved):
+            if holder.address == operator.address:
+                self._refused(VoucherInvalidOperator, led.set_approval_for_all, holder, operator, approved)
+                return
+            led.set_approval_for_all(holder, operator, approved)
+            (self.operators.add if approved else self.operators.discard)((holder.address, operator.address))
+
+        # -- factoring -----------------------------------------------------------------------
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), share=st.floats(0.01, 1.0), rate=st.integers(0, 3_000), recourse=st.booleans(),
+              offeree=st.sampled_from([None, *financiers]), days=st.integers(1, 10), sell_now=st.booleans())
+        def offer(self, data, share, rate, recourse, offeree, days, sell_now, token=None):
+            token = token or self._pick(data, self.tokens, "token")
+            t = self.tokens[token]
+            seller = by_address[t.holder]
+            value = max(1, int(t.value * share))
+            r = self.receivables[t.rid]
+            offer = lambda: led.offer(seller, token, value, rate_bps=rate, deadline=self._now() + days * DAY,  # noqa: E731
+                                      financier=offeree, recourse=recourse)
+            if offeree is not None and offeree.address == seller.address:
+                self._refused(FactoringSelfDeal, offer)
+            elif offeree is not None and not self._has(offeree.address, Role.FINANCIER):
+                self._refused(AccessControlUnauthorizedAccount, offer)
+            elif self._movable(token):
+                self._refused(VoucherNotActive, offer)
+            elif r.state != ReceivableState.ACTIVE:
+                self._refused(ReceivableNotActive, offer)
+            elif value > t.value:
+                self._refused(VoucherInsufficientValue, offer)
+            elif not self._member(seller.address):
+                self._refused(MembershipNotMember, offer)
+            else:
+                made = offer()
+                if value == t.value:
+                    assert made.token_id == token
+                    t.status = VoucherStatus.LOCKED
+                else:
+                    new = self._new_token(made.receipt, token, seller.address, value, VoucherStatus.LOCKED)
+                    assert made.token_id == new
+                assert made.offer_id not in self.offers
+                (created,) = made.receipt.named("OfferCreated")
+                self.offers[made.offer_id] = Off(seller.address, made.token_id, value, rate, recourse,
+                                                 offeree.address if offeree else ZERO,
+                                                 created.args["deadline"])
+                if sell_now:  # a financier takes it at once
+                    self.accept_offer(data, p.tier2, True, offer_id=made.offer_id)
+
+        @precondition(lambda self: getattr(self, "offers", None))
+        @rule(data=st.data(), actor=st.sampled_from(holders), right=LIKELY)
+        def cancel_offer(self, data, actor, right):
+            offer_id = self._pick(data, self.offers, "offer")
+            o = self.offers[offer_id]
+            actor = by_address[o.seller] if right else actor
+            if o.seller != actor.address:
+                self._refused(FactoringNotSeller, led.cancel_offer, actor, offer_id)
+            elif o.state != OfferState.OPEN:
+                self._refused(FactoringOfferNotOpen, led.cancel_offer, actor, offer_id)
+            else:
+                led.cancel_offer(actor, offer_id)
+                o.state = OfferState.CANCELLED
+                if self.tokens[o.token].status == VoucherStatus.LOCKED:
+                    self.tokens[o.token].status = VoucherStatus.ACTIVE
+
+        @precondition(lambda self: getattr(self, "offers", None))
+        @rule(data=st.data(), buyer=st.sampled_from(financiers + [p.tier2]), right=LIKELY)
+        def accept_offer(self, data, buyer, right, offer_id=None):
+            offer_id = offer_id or self._pick(data, self.offers, "offer")
+            o = self.offers[offer_id]
+            if right and o.offeree != ZERO:
+                buyer = by_address[o.offeree]
+            elif right:
+                buyer = data.draw(st.sampled_from([f for f in financiers if f.address != o.seller]), label="buyer")
+            accept = lambda: led.accept_offer(buyer, offer_id, approve=False)  # noqa: E731
+            now = self._now()
+            if o.state != OfferState.OPEN:
+                self._refused(FactoringOfferNotOpen, accept)
+                return
+            if self._near(o.deadline):
+                return  # whether it has expired depends on the next block's timestamp
+            if now >= o.deadline:
+                self._refused(FactoringOfferExpired, accept)
+                return
+            r = self.receivables[self.tokens[o.token].rid]
+            error = None
+            if not self._has(buyer.address, Role.FINANCIER):
+                error = AccessControlUnauthorizedAccount
+            elif o.seller == buyer.address:
+                error = FactoringSelfDeal
+            elif o.offeree != ZERO and o.offeree != buyer.address:
+                error = FactoringNotOfferee
+            elif r.state != ReceivableState.ACTIVE:
+                error = FactoringReceivableNotActive
+            elif not (self._member(o.seller) and self._member(buyer.address)):
+                error = MembershipNotMember
+            if error:
+                self._refused(error, accept)
+                return
+            led.approve_cash(buyer, w.cash, led.factoring.address, o.value)
+            deal = accept()
+            ts = w.chain.w3.eth.get_block(deal.receipt.block_number)["timestamp"]
+            assert deal.price == price_of(o.value, o.rate, r.maturity, ts), "the deal's price is not the formula's"
+            o.state, o.offeree, o.price = OfferState.ACCEPTED, buyer.address, deal.price
+            o.paid_at_deal = self.tokens[o.token].paid
+            self.tokens[o.token].status = VoucherStatus.ACTIVE
+            self._hand_over(o.token, buyer.address)
+            self.cash[buyer.address] -= deal.price
+            self.cash[o.seller] += deal.price
+
+        @precondition(lambda self: getattr(self, "offers", None))
+        @rule(data=st.data(), actor=st.sampled_from(financiers), right=LIKELY)
+        def exercise_recourse(self, data, actor, right, offer_id=None):
+            offer_id = offer_id or self._pick(data, self.offers, "offer")
+            o = self.offers[offer_id]
+            actor = by_address[o.offeree] if right and o.offeree != ZERO else actor
+            call = lambda: led.exercise_recourse(actor, offer_id)  # noqa: E731
+            t = self.tokens.get(o.token)
+            error = None
+            if o.state != OfferState.ACCEPTED:
+                error = FactoringNotDeal
+            elif o.offeree != actor.address:
+                error = FactoringNotDealFinancier
+            elif not o.recourse:
+                error = FactoringWithoutRecourse
+            elif o.recourse_state != RecourseState.NONE:
+                error = FactoringRecourseState
+            elif t is None:
+                return  # merged away: VoucherNonexistent, the merge's business
+            elif self.receivables[t.rid].state not in (ReceivableState.OVERDUE, ReceivableState.DEFAULTED):
+                error = FactoringReceivableNotOverdue
+            elif t.holder != actor.address:
+                error = FactoringVoucherNotHeld
+            elif t.value != o.value:
+                error = FactoringVoucherValueChanged
+            elif t.status != VoucherStatus.ACTIVE:
+                error = VoucherNotActive
+            if error:
+                self._refused(error, call)
+                return
+            call()
+            o.recourse_amount = max(0, o.price - max(0, t.paid - o.paid_at_deal))
+            o.recourse_state = RecourseState.CLAIMED
+            t.status = VoucherStatus.LOCKED
+
+        @precondition(lambda self: getattr(self, "offers", None))
+        @rule(data=st.data(), actor=st.sampled_from(holders), right=LIKELY)
+        def pay_recourse(self, data, actor, right, offer_id=None):
+            offer_id = offer_id or self._pick(data, self.offers, "offer")
+            o = self.offers[offer_id]
+            actor = by_address[o.seller] if right else actor
+            call = lambda: led.pay_recourse(actor, offer_id, approve=False)  # noqa: E731
+            if o.state != OfferState.ACCEPTED:
+                self._refused(FactoringNotDeal, call)
+                return
+            if o.seller != actor.address:
+                self._refused(FactoringNotSeller, call)
+                return
+            if o.recourse_state != RecourseState.CLAIMED:
+                self._refused(FactoringRecourseState, call)
+                return
+            t = self.tokens[o.token]
+            amount = max(0, o.price - max(0, t.paid - o.paid_at_deal))
+            if t.status == VoucherStatus.LOCKED and not (self._member(o.offeree) and self._member(o.seller)):
+                self._refused(MembershipNotMember, call)
+                return
+            assert led.recourse_due(offer_id) == amount
+            led.approve_cash(actor, w.cash, led.factoring.address, amount)
+            call()
+            o.recourse_state, o.recourse_amount = RecourseState.PAID, amount
+            if t.status == VoucherStatus.LOCKED:
+                t.status = VoucherStatus.ACTIVE
+                self._hand_over(o.token, o.seller)
+            self.cash[o.seller] -= amount
+            self.cash[o.offeree] += amount
+
+        # -- settlement ----------------------------------------------------------------------
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), share=st.floats(0.0, 1.1), actor=st.sampled_from([p.core, p.core2]), right=LIKELY)
+        def repay(self, data, share, actor, right, rid=None):
+            rid = rid or self._pick(data, self.receivables, "receivable")
+            r = self.receivables[rid]
+            actor = by_address[r.obligor] if right else actor
+            outstanding = r.face - r.repaid
+            amount = max(1, int(outstanding * share))
+            repay = lambda: led.repay(actor, rid, amount, approve=False)  # noqa: E731
+            if r.state not in (ReceivableState.ACTIVE, ReceivableState.OVERDUE, ReceivableState.DEFAULTED):
+                self._refused(ReceivableNotRepayable, repay)
+            elif actor.address != r.obligor:
+                self._refused(ReceivableNotObligor, repay)
+            elif amount > outstanding:
+                error = self._refused(ReceivableOverpayment, repay)
+                assert (error.outstanding, error.amount) == (outstanding, amount)
+            else:
+                led.approve_cash(actor, w.cash, led.voucher.address, amount)
+                repay()
+                r.repaid += amount
+                if r.repaid == r.face:
+                    r.state = ReceivableState.SETTLED
+                self.cash[actor.address] -= amount
+                self.cash[led.voucher.address] += amount
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), by_holder=LIKELY, actor=st.sampled_from(actors))
+        def claim(self, data, by_holder, actor, token=None):
+            token = token or self._pick(data, self.tokens, "token")
+            t = self.tokens[token]
+            r = self.receivables[t.rid]
+            actor = by_address[t.holder] if by_holder else actor
+            due = min(max(0, t.value * r.repaid // r.face - t.paid), r.repaid - r.claimed)
+            claim = lambda: led.claim(actor, token)  # noqa: E731
+            if t.status == VoucherStatus.PENDING:
+                self._refused(VoucherNotActive, claim)
+            elif not self._authorized(actor.address, token):
+                self._refused(VoucherUnauthorized, claim)
+            elif due == 0:
+                self._refused(VoucherNothingToClaim, claim)
+            else:
+                assert led.claimable(token) == due
+                claimed = claim()
+                assert claimed.amount == due
+                t.paid += due
+                r.claimed += due
+                assert claimed.closed == (t.paid == t.value)
+                if t.paid == t.value:
+                    t.status = VoucherStatus.CLOSED
+                self.cash[led.voucher.address] -= due
+                self.cash[t.holder] += due
+
+        @precondition(lambda self: self.started)
+        @rule(data=st.data(), days=st.integers(0, 30), seconds=st.integers(0, DAY - 1), sync=st.booleans())
+        def time_passes(self, data, days, seconds, sync):
+            w.advance(days * DAY + seconds)
+            if sync:  # anyone recounts a line's collateral once an appraisal expired
+                led.sync_collateral(p.outsider, self._pick(data, self.lines, "line"))
+
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), actor=st.sampled_from([p.outsider, p.tier1, p.bank]))
+        def mark_overdue(self, data, actor, rid=None):
+            rid = rid or self._pick(data, self.receivables, "receivable")
+            r = self.receivables[rid]
+            due_at = r.maturity + self.lines[r.line].grace
+            if r.state in (ReceivableState.OVERDUE, ReceivableState.DEFAULTED):
+                led.mark_overdue(actor, rid)  # idempotent: nothing changes
+            elif r.state != ReceivableState.ACTIVE:
+                self._refused(ReceivableNotActive, led.mark_overdue, actor, rid)
+            elif self._near(due_at):
+                try:
+                    led.mark_overdue(actor, rid)
+                    r.state = ReceivableState.OVERDUE
+                except ReceivableNotYetOverdue:
+                    pass
+            elif self._now() < due_at:
+                self._refused(ReceivableNotYetOverdue, led.mark_overdue, actor, rid)
+            else:
+                led.mark_overdue(actor, rid)
+                r.state = ReceivableState.OVERDUE
+
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), actor=st.sampled_from(financiers + [p.core]), right=LIKELY)
+        def declare_default(self, data, actor, right, rid=None):
+            rid = rid or self._pick(data, self.receivables, "receivable")
+            r = self.receivables[rid]
+            actor = by_address[self.lines[r.line].financier] if right else actor
+            if r.state != ReceivableState.OVERDUE:
+                self._refused(ReceivableNotOverdue, led.declare_default, actor, rid)
+            elif actor.address != self.lines[r.line].financier:
+                self._refused(ReceivableNotFinancier, led.declare_default, actor, rid)
+            else:
+                led.declare_default(actor, rid)
+                r.state = ReceivableState.DEFAULTED
+
+        def teardown(self):
+            """Count the flows the example reached (printed at the end: pytest -s shows it)."""
+            if self.started:
+                states = {r.state for r in self.receivables.values()}
+                for flow, reached in (
+                    ("settled", ReceivableState.SETTLED in states),
+                    ("overdue or defaulted", bool(states & {ReceivableState.OVERDUE, ReceivableState.DEFAULTED})),
+                    ("factored", any(o.state == OfferState.ACCEPTED for o in self.offers.values())),
+                    ("recourse paid", any(o.recourse_state == RecourseState.PAID for o in self.offers.values())),
+                    ("claimed", any(r.claimed for r in self.receivables.values())),
+                    ("pledged", bool(self.pledges)),
+                    ("foreclosed", any(g.state == PledgeState.FORECLOSED for g in self.pledges.values())),
+                ):
+                    reached_flows[flow] += bool(reached)
+                reached_flows["examples"] += 1
+            super().teardown()
+
+        # -- whole flows -----------------------------------------------------------------------
+        # A receivable's end needs many steps in a row; these rules take one there through the
+        # same checked operations as above, so that most examples reach it.
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), share=st.one_of(st.just(1.0), st.floats(0.0, 1.0)))
+        def repay_and_claim_all(self, data, share):
+            rid = self._pick(data, self.receivables, "receivable")
+            self.repay(data, share, p.outsider, True, rid=rid)
+            for token in self._live_tokens(rid):
+                if self.tokens[token].status != VoucherStatus.PENDING:
+                    self.claim(data, True, p.outsider, token=token)
+
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), late=st.integers(1, 20 * DAY), default=LIKELY)
+        def default_and_recover(self, data, late, default):
+            sold = {self.tokens[o.token].rid for o in self.offers.values()
+                    if o.state == OfferState.ACCEPTED and o.recourse and o.token in self.tokens}
+            rid = self._pick(data, sold if sold and data.draw(LIKELY, label="one factored with recourse") else
+                             self.receivables, "receivable")
+            r = self.receivables[rid]
+            if r.state not in (ReceivableState.ACTIVE, ReceivableState.OVERDUE, ReceivableState.DEFAULTED):
+                return
+            active = [t for t in self._live_tokens(rid) if self.tokens[t].status == VoucherStatus.ACTIVE]
+            if rid not in sold and active and r.state == ReceivableState.ACTIVE \
+                    and data.draw(st.booleans(), label="factor a piece with recourse first"):
+                self.offer(data, 0.5, 1_000, True, None, 5, True, token=self._pick(data, active, "token"))
+            free = [a for a, asset in self.assets.items() if asset.listed and not asset.pledge]
+            if free and data.draw(st.booleans(), label="pledge an asset to its line first"):
+                self.pledge(data, p.outsider, True, asset_id=self._pick(data, free, "asset"), line_id=r.line)
+            due_at = r.maturity + self.lines[r.line].grace
+            if self._now() < due_at + MARGIN:
+                w.advance(due_at + MARGIN - self._now() + late)
+            self.mark_overdue(data, p.outsider, rid=rid)
+            if default:
+                self.declare_default(data, p.outsider, True, rid=rid)
+            for offer_id, o in sorted(self.offers.items()):
+                if o.state == OfferState.ACCEPTED and o.recourse and self.tokens.get(o.token, Tok("", 0, 0, 0)).rid == rid:
+                    self.exercise_recourse(data, p.outsider, True, offer_id=offer_id)
+                    self.pay_recourse(data, p.outsider, True, offer_id=offer_id)
+            for asset_id, a in sorted(self.assets.items()):
+                if a.pledge and self.pledges[a.pledge].line == r.line:
+                    self.foreclose(data, p.outsider, True, asset_id=asset_id)
+
+        # The money flows need several steps in a row (issue, offer, accept, time, overdue,
+        # recourse; repay, claim): their rules are drawn twice as often as the others.
+        repay_ = repay
+        claim_ = claim
+        time_passes_ = time_passes
+        offer_ = offer
+        accept_offer_ = accept_offer
+
+        # -- invariants ----------------------------------------------------------------------
+        @invariant()
+        def chain_equals_model(self):
+            if not self.started:
+                return
+            tokens, rids, offers = sorted(self.tokens), sorted(self.receivables), sorted(self.offers)
+            lines, assets, pledges = sorted(self.lines), sorted(self.assets), sorted(self.pledges)
+            holders_ = self._cash_holders()
+            f, lf, af = led.voucher.functions, led.credit_lines.functions, led.data_assets.functions
+            block = w.chain.w3.eth.get_block("latest")
+            calls = ([f.voucherOf(t) for t in tokens] + [f.receivableOf(r) for r in rids]
+                     + [led.factoring.functions.offerOf(o) for o in offers]
+                     + [led.credit_lines.functions.lineOf(x) for x in lines]
+                     + [led.data_assets.functions.assetOf(a) for a in assets]
+                     + [led.data_assets.functions.pledgeOf(g) for g in pledges]
+                     + [led.data_assets.functions.pledgedTo(x) for x in lines]
+                     + [cash.functions.balanceOf(a) for a in holders_]
+                     + [f.rolesOf(a.address) for a in parties]
+                     + [f.allowance(t, op) for (t, op) in sorted(self.allowances) if t in self.tokens]
+                     + [f.paused()]
+                     + [lf.effectiveLimit(x) for x in lines] + [lf.collateralOf(x) for x in lines]
+                     + [af.appraisalsOf(a) for a in assets])
+            results = iter(views(led, calls, block["number"]))
+            for token in tokens:
+                holder, rid, status, value, paid, _ = next(results)
+                m = self.tokens[token]
+                assert (holder, rid, VoucherStatus(status), value, paid) == (m.holder, m.rid, m.status, m.value, m.paid), \
+                    f"voucher {token}: chain {(holder, rid, VoucherStatus(status), value, paid)}, model {m}"
+            for rid in rids:
+                c = next(results)
+                m = self.receivables[rid]
+                got = (c[0], ReceivableState(c[3]), c[5], c[6], c[7], c[8], c[9], c[2])
+                want = (m.obligor, m.state, m.line, m.root, m.face, m.repaid, m.claimed, m.maturity)
+                assert got == want, f"receivable {rid}: chain {got}, model {want}"
+            for offer_id in offers:
+                c = next(results)
+                m = self.offers[offer_id]
+                got = (c[0], c[1], OfferState(c[4]), c[5], RecourseState(c[7]), c[8], c[9], c[10], c[11])
+                want = (m.seller, m.token, m.state, m.offeree, m.recourse_state, m.value, m.price, m.paid_at_deal,
+                        m.recourse_amount)
+                assert got == want, f"offer {offer_id}: chain {got}, model {want}"
+            for line_id in lines:
+                c = next(results)
+                m = self.lines[line_id]
+                # Use is what was issued on the line and not repaid; cancelled issues restored.
+                assert (c[0], c[1], c[3], c[4], c[5]) == (m.obligor, self._used(line_id), m.limit, m.financier,
+                                                          m.expiry), f"line {line_id}: chain {c}, model {m}"
+            for asset_id in assets:
+                c = next(results)
+                m = self.assets[asset_id]
+                got = (c[0], c[2], c[3] != ZERO)
+                assert got == (m.owner, m.pledge, m.listed), f"asset {asset_id}: chain {got}, model {m}"
+            for pledge_id in pledges:
+                c = next(results)
+                m = self.pledges[pledge_id]
+                assert (c[0], c[1], PledgeState(c[2]), c[5]) == (m.asset, m.line, m.state, m.financier), \
+                    f"pledge {pledge_id}: chain {c}, model {m}"
+            for line_id in lines:
+                # At most one active pledge per asset, and the line lists exactly its pledged assets.
+                on_line = next(results)
+                assert sorted(on_line) == sorted(self._pledged_to(line_id)), f"line {line_id} lists {on_line}"
+            active = [g.asset for g in self.pledges.values() if g.state == PledgeState.ACTIVE]
+            assert len(active) == len(set(active)), f"an asset has two active pledges: {active}"
+            for address in holders_:
+                balance = next(results)
+                assert balance == self.cash[address], f"cash of {address}: chain {balance}, model {self.cash[address]}"
+            for account in parties:
+                mask = next(results)
+                assert Role.from_mask(mask) == sorted(self.roles[account.address], key=list(Role).index), \
+                    f"roles of {account.address}: chain {Role.from_mask(mask)}, model {self.roles[account.address]}"
+            for (token, operator) in sorted(self.allowances):
+                if token in self.tokens:
+                    got = next(results)
+                    assert got == self._allowance(token, operator), f"allowance of {operator} on {token}: {got}"
+            assert next(results) is False, "the platform was left paused"
+            recorded = {x: next(results) for x in lines}
+            rates = {x: next(results)[2] for x in lines}
+            counted = {}
+            for asset_id in assets:  # the lowest unexpired appraisal counts
+                live = [a[3] for a in next(results) if a[2] > block["timestamp"]]
+                counted[asset_id] = min(live, default=0)
+            for x in lines:
+                # What CreditLines counts never exceeds the spec's effective limit, computed here
+                # from the appraisals of the assets pledged now.
+                spec = min(self.lines[x].limit + sum(counted[a] for a in self._pledged_to(x)) * rates[x] // BPS,
+                           UINT96_MAX)
+                assert recorded[x] <= spec, f"line {x} counts {recorded[x]}, more than its effective limit {spec}"
+                assert rates[x] == self.rates[x]
+
+        @invariant()
+        def value_and_money_are_conserved(self):
+            if not self.started:
+                return
+            values: dict[int, int] = {}
+            for t in self.tokens.values():
+                values[t.rid] = values.get(t.rid, 0) + t.value
+                assert 0 <= t.paid <= t.value
+                # A Closed voucher is fully paid out. (Not conversely: a split leaves the part that
+                # stays behind with the rounded-up paid, which can equal its value while Active.)
+                assert t.status != VoucherStatus.CLOSED or t.paid == t.value
+            live = {rid: r.face for rid, r in self.receivables.items() if r.state not in DEAD}
+            assert values == live, f"voucher values per receivable {values} != face values {live}"
+            assert_cash_conserved(led, w.cash, self.supply, self._cash_holders(), self.receivables)
+
+        @invariant()
+        def no_voucher_financed_twice(self):
+            if not self.started:
+                return
+            open_ = [o for o in self.offers.values() if o.state == OfferState.OPEN]
+            assert len({o.token for o in open_}) == len(open_), "a voucher is in two open offers"
+            for o in open_:
+                t = self.tokens[o.token]
+                assert t.holder == o.seller and t.value == o.value
+                assert t.status in (VoucherStatus.LOCKED, VoucherStatus.CLOSED), f"offered voucher {o.token} moves"
+
+    reached_flows: Counter[str] = Counter()
+    try:
+        System.run(w, STEPS, examples=EXAMPLES)
+    finally:
+        print("examples that reached each flow:", dict(reached_flows))
