@@ -7,6 +7,7 @@ Ids (receivable, voucher, line, offer) are 48-bit and are plain JSON numbers.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from eth_utils import is_address, to_checksum_address
@@ -40,6 +41,19 @@ def _hash32(value: str) -> str:
     return "0x" + body.lower()
 
 
+def _no_control_characters(value: str) -> str:
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("control characters (NUL, line breaks, tabs, ...) are not allowed")
+    return value
+
+
+def stored_text(value: str | None, default: str, limit: int = 255) -> str:
+    """An uploaded file's name or media type as stored and sent back in headers: without control
+    characters (PostgreSQL cannot store NUL, a header cannot carry a line break), at most `limit`
+    characters, `default` if nothing is left."""
+    return "".join(c for c in value or "" if unicodedata.category(c) != "Cc")[:limit] or default
+
+
 Address = Annotated[str, AfterValidator(_address), Field(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])]
 Hash32 = Annotated[str, AfterValidator(_hash32), Field(
     examples=["0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])]
@@ -53,7 +67,7 @@ class Body(BaseModel):
 
 
 class PartyCreate(Body):
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, AfterValidator(_no_control_characters)] = Field(min_length=1, max_length=200)
     roles: list[Role] = Field(min_length=1, description="party roles: " + ", ".join(r.value for r in GRANTABLE))
     address: Address | None = Field(None, description="bring your own address (self-signed transactions); "
                                                       "omit to have the gateway generate and keep the key")

@@ -28,6 +28,20 @@ def test_registration_refuses_the_operator_role_and_unknown_roles(gw):
     assert r.status_code == 422 and r.json()["error"] == "RequestValidationError"
 
 
+def test_a_name_with_control_characters_is_refused_before_anything_is_sent(gw):
+    """PostgreSQL cannot store NUL: refused at the door, not after the party was funded and
+    admitted on chain (which then answered 503 and stranded the new key)."""
+    auth = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    head = gw.head()
+    for name in ("Tier-9\u0000Ltd", "Tier-9\nLtd", "\u0007"):
+        r = gw.client.post("/v1/parties", json={"name": name, "roles": ["SUPPLIER_ROLE"]}, headers=auth)
+        assert r.status_code == 422 and r.json()["error"] == "RequestValidationError", (name, r.json())
+    assert gw.head() == head
+    r = gw.client.post("/v1/parties", json={"name": "Tier-9 Lüdenscheid GmbH & Co. 株式会社", "roles": ["SUPPLIER_ROLE"]},
+                       headers=auth)
+    assert r.status_code == 201, r.json()
+
+
 def test_a_registered_party_is_a_member_with_its_roles(gw):
     me = gw.get(gw.tier1, "/v1/parties/me").json()
     assert me["address"] == gw.tier1.address and me["roles"] == ["SUPPLIER_ROLE"] and me["is_member"]

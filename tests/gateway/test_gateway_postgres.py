@@ -5,8 +5,9 @@ databases (gateway_world.postgres_world), dropped when the module ends.
 What runs: read-your-writes; idempotency (a retry, concurrent duplicates of one key, a refusal
 remembered, a write taken over after a crash); 50 concurrent splits of one voucher; trade
 documents; the mirror's SQL reads (lists with filters and pages, lineage, history, the visibility
-rules in SQL, the explorer's graph); data assets and appraisal reports; and, PostgreSQL's own, no
-secret stored in plaintext in either database.
+rules in SQL, the explorer's graph); data assets and appraisal reports; text PostgreSQL cannot
+store (NUL in a party's name, an upload's file name or media type); and, PostgreSQL's own, no secret
+stored in plaintext in either database.
 
 It needs a PostgreSQL server: $LEDGER_TEST_DATABASE_URL (tools/postgres.sh starts one; bash run.sh
 test does). Without it these tests skip locally and fail in CI (CI=true).
@@ -27,6 +28,7 @@ from ledger.mirror.db import database_url
 
 # The tests themselves, collected here a second time (with this module's `gw`).
 from test_explorer_api import test_the_graph_shows_who_split_what_to_whom_and_what_was_factored  # noqa: F401
+from test_gateway_basics import test_a_name_with_control_characters_is_refused_before_anything_is_sent  # noqa: F401
 from test_gateway_data_assets import (  # noqa: F401
     test_a_read_is_the_mirrors_block_and_the_registry_agrees_at_that_block,
     test_appraisal_reports_are_read_only_by_owner_pledgee_and_auditors,
@@ -59,6 +61,7 @@ from test_gateway_visibility import (  # noqa: F401
     test_the_voucher_list_holds_only_what_the_caller_may_see_and_pages_over_that,
 )
 from test_gateway_vouchers import (  # noqa: F401
+    test_an_uploads_name_and_media_type_are_kept_without_control_characters,
     test_documents_are_encrypted_fingerprinted_and_read_only_by_their_parties,
     test_list_vouchers_filters_and_pages,
     test_split_transfer_value_merge_transfer_and_lineage,

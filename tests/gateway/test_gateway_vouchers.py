@@ -119,3 +119,31 @@ def test_documents_are_encrypted_fingerprinted_and_read_only_by_their_parties(gw
                                                  "document_hash": digest})
     assert again.status_code == 409
     assert gw.client.get(f"/v1/documents/0x{'ab' * 32}", headers=gw.auditor.auth).status_code == 404
+
+
+def _multipart(filename: bytes, media_type: bytes, content: bytes) -> dict:
+    """A one-file multipart body as sent (httpx would percent-encode the name)."""
+    body = (b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="' + filename + b'"\r\n'
+            b"Content-Type: " + media_type + b"\r\n\r\n" + content + b"\r\n--XYZ--\r\n")
+    return {"content": body, "headers": {"Content-Type": "multipart/form-data; boundary=XYZ"}}
+
+
+def test_an_uploads_name_and_media_type_are_kept_without_control_characters(gw):
+    """A file name or media type with NUL or a line break (which PostgreSQL cannot store, and a
+    header cannot carry) is stored and sent back without them; the content is untouched."""
+    content = b"invoice with an odd name " + gw.doc().encode()
+    upload = _multipart(b"inv\x00oice\x07.pdf", b"application/p\x00df", content)
+    r = gw.client.post("/v1/documents", content=upload["content"], headers={**gw.core.auth, **upload["headers"]})
+    assert r.status_code == 201, r.json()
+    back = gw.client.get(f"/v1/documents/{r.json()['document_hash']}", headers=gw.auditor.auth)
+    assert back.status_code == 200 and back.content == content
+    assert back.headers["Content-Disposition"] == 'attachment; filename="invoice.pdf"'
+    assert back.headers["Content-Type"] == "application/pdf"
+    asset_id = gw.data_asset(appraise=False, list_=False)
+    upload = _multipart(b"\x00\x01", b"text/plain", b"report " + gw.doc().encode())
+    r = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports", content=upload["content"],
+                       headers={**gw.appraiser.auth, **upload["headers"]})
+    assert r.status_code == 201, r.json()
+    back = gw.client.get(f"/v1/data-assets/{asset_id}/appraisal-reports/{r.json()['report_hash']}",
+                         headers=gw.core.auth)
+    assert back.status_code == 200 and back.headers["Content-Disposition"] == 'attachment; filename="report"'

@@ -22,7 +22,7 @@ from ...crypto import fingerprint
 from ...errors import ApiError, InvalidInput, NotFound, NotOwner
 from ...models import AppraisalReport
 from ...schemas import (AppraisalCreate, DataAssetCreate, DataAssetPublic, ForecloseRequest, Hash32, Id, ListingCreate,
-                        PledgeCreate, data_asset_json, written)
+                        PledgeCreate, data_asset_json, stored_text, written)
 from ...service import Outcome, block_json
 from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, ReaderDep, WriterDep
 from ..visibility import require_data_asset
@@ -199,8 +199,8 @@ def upload_report(asset_id: Id, file: Annotated[UploadFile, File(description="th
         found = s.exec(select(AppraisalReport).where(AppraisalReport.asset_id == asset_id,
                                                      AppraisalReport.report_hash == digest)).first()
         if found is None:
-            s.add(AppraisalReport(asset_id=asset_id, report_hash=digest, filename=(file.filename or "report")[:255],
-                                  content_type=(file.content_type or "application/octet-stream")[:255],
+            s.add(AppraisalReport(asset_id=asset_id, report_hash=digest, filename=stored_text(file.filename, "report"),
+                                  content_type=stored_text(file.content_type, "application/octet-stream"),
                                   size=len(content), uploaded_by=caller.address,
                                   sealed=gateway.reports.seal(content, f"{asset_id}:{digest}".encode())))
             s.commit()

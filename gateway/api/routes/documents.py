@@ -15,7 +15,7 @@ from ledger.mirror import CreditLine, Deal, Receivable, Voucher
 from ...crypto import fingerprint
 from ...errors import ApiError, InvalidInput, NotFound, NotOwner
 from ...models import Document
-from ...schemas import Hash32
+from ...schemas import Hash32, stored_text
 from ..deps import GatewayDep, PartyDep, WriterDep
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -39,8 +39,8 @@ def upload(file: Annotated[UploadFile, File(description="the trade documents (on
     digest = "0x" + fingerprint(content).hex()
     with gateway.session() as s:
         if s.get(Document, digest) is None:
-            s.add(Document(document_hash=digest, filename=(file.filename or "document")[:255],
-                           content_type=(file.content_type or "application/octet-stream")[:255], size=len(content),
+            s.add(Document(document_hash=digest, filename=stored_text(file.filename, "document"),
+                           content_type=stored_text(file.content_type, "application/octet-stream"), size=len(content),
                            uploaded_by=caller.address, sealed=gateway.documents.seal(content, digest.encode())))
             s.commit()
     backing = gateway.ledger.receivable_of_document(bytes.fromhex(digest[2:]))
