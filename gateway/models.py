@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -85,7 +85,8 @@ class AppraisalReport(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("asset_id", "report_hash", name="uq_appraisal_report_asset_hash"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    asset_id: int = Field(index=True)
+    #: 64-bit, as asset ids are (a 48-bit id bound as PostgreSQL's 32-bit INTEGER was a 503).
+    asset_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     report_hash: str = Field(max_length=66, index=True)
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=255)

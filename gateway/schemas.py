@@ -341,6 +341,13 @@ class OfferPublic(Out):
     block: BlockRef | None
 
 
+class CollateralPublic(Out):
+    value: Decimal = Field(description="what the pledged data assets count, as CreditLines last recorded it")
+    valid_until: int | None = Field(description="the earliest expiry of the appraisals counted")
+    advance_rate_bps: int
+    source: Literal["mirror"]
+
+
 class CreditLinePublic(Out):
     line_id: int
     financier: AddressOut
@@ -351,8 +358,9 @@ class CreditLinePublic(Out):
     expiry: int
     grace_period: int
     block: BlockRef | None
-    effective_limit: Decimal | None = None
-    available: Decimal | None = None
+    collateral: CollateralPublic | None = None
+    effective_limit: Decimal | None = Field(None, description="CreditLines.effectiveLimit at `block`")
+    available: Decimal | None = Field(None, description="CreditLines.creditAvailable at `block`")
 
 
 class AppraisalPublic(Out):

@@ -127,6 +127,17 @@ def test_data_asset_refusals(gw):
     assert r.status_code == 422 and r.json()["error"] == "RequestValidationError"
 
 
+def test_ids_beyond_32_bits_are_404_not_a_database_error(gw):
+    """Asset ids are 48-bit: on PostgreSQL the gateway's own table binds them as BIGINT too."""
+    big = 4_371_435_125
+    assert gw.get(gw.auditor, f"/v1/data-assets/{big}").status_code == 404
+    r = gw.client.get(f"/v1/data-assets/{big}/appraisal-reports/0x{'9f' * 32}", headers=gw.auditor.auth)
+    assert r.status_code == 404 and r.json()["error"] == "NotFound", r.json()
+    r = gw.client.post(f"/v1/data-assets/{big}/appraisal-reports", files={"file": ("r", b"report")},
+                       headers=gw.appraiser.auth)
+    assert r.status_code == 404 and r.json()["error"] == "DataAssetNonexistent", r.json()
+
+
 def test_foreclose_on_default_gives_the_asset_to_the_pledgee(gw):
     asset_id = gw.data_asset(pledge_to=gw.line_id)
     issued = gw.overdue()
@@ -188,6 +199,11 @@ def test_a_read_is_the_mirrors_block_and_the_registry_agrees_at_that_block(gw):
     pledged = gw.post(gw.core, f"/v1/data-assets/{asset_id}/pledge", {"line_id": gw.line_id}).json()
     got = read(gw.bank)
     assert got["listed"] and got["exchange"] == gw.exchange.address
+    line = gw.get(gw.bank, f"/v1/credit-lines/{gw.line_id}").json()  # the line's collateral: the mirror's too
+    at = gw.ledger.collateral(gw.line_id, block=line["block"]["number"])
+    assert line["collateral"] == {"value": str(at.value), "valid_until": at.valid_until or None,
+                                  "advance_rate_bps": at.advance_rate_bps, "source": "mirror"}
+    assert at.value >= 500 and at.valid_until <= now + 20 * DAY
     assert got["pledge"]["pledge_id"] == pledged["pledge_id"] and got["pledge"]["state"] == "ACTIVE"
     gw.advance(25 * DAY)  # both 500s expire; they stay listed until a new appraisal takes the slot
     got = read(gw.appraiser)

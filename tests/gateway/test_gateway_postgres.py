@@ -6,7 +6,7 @@ What runs: read-your-writes; idempotency (a retry, concurrent duplicates of one 
 remembered, a write taken over after a crash); 50 concurrent splits of one voucher; trade
 documents; the mirror's SQL reads (lists with filters and pages, lineage, history, the visibility
 rules in SQL, the explorer's graph); data assets and appraisal reports; text PostgreSQL cannot
-store (NUL in a party's name, an upload's file name or media type); and, PostgreSQL's own, no secret
+store (NUL in a party's name, an upload's file name or media type) and ids beyond 32 bits; and, PostgreSQL's own, no secret
 stored in plaintext in either database.
 
 It needs a PostgreSQL server: $LEDGER_TEST_DATABASE_URL (tools/postgres.sh starts one; bash run.sh
@@ -32,6 +32,7 @@ from test_gateway_basics import test_a_name_with_control_characters_is_refused_b
 from test_gateway_data_assets import (  # noqa: F401
     test_a_read_is_the_mirrors_block_and_the_registry_agrees_at_that_block,
     test_appraisal_reports_are_read_only_by_owner_pledgee_and_auditors,
+    test_ids_beyond_32_bits_are_404_not_a_database_error,
     test_register_appraise_list_pledge_release,
 )
 from test_gateway_guarantees import (  # noqa: F401

@@ -78,24 +78,23 @@ def sync_collateral(line_id: Id, caller: WriterDep, gateway: GatewayDep, idem: I
 
 @router.get("/{line_id}", responses={200: {"model": CreditLinePublic}})
 def get(line_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
-    """The line as the mirror has it, with its data-asset collateral, effective limit (base limit plus
-    counted collateral × advance rate) and what it can still lend, from CreditLines' views at the
-    mirror's block. Only for its obligor, its financier, auditors and the operator; anyone else gets
-    403 `NotOwner` (api/visibility.py); a line that does not exist is 404 for everyone."""
+    """The line as the mirror has it, with its data-asset collateral (as CreditLines last recorded
+    it), and its effective limit (base limit plus counted collateral × advance rate) and what it can
+    still lend, from CreditLines' views at the mirror's block. Only for its obligor, its financier,
+    auditors and the operator; anyone else gets 403 `NotOwner` (api/visibility.py); a line that does
+    not exist is 404 for everyone."""
     with gateway.snapshot() as snap:
         line = snap.session.get(CreditLine, line_id)
         if line is None:
             raise CreditLineNonexistent(line_id)
         require_credit_line(caller, line)
         body = {**credit_line_json(line), "block": block_json(snap.block)}
-    # Collateral is read from CreditLines' views at the mirror's block (the mirror's collateral
-    # columns are being added): the same block as the rest of the answer.
+        collateral = {"value": str(line.collateral_value), "valid_until": line.collateral_valid_until or None,
+                      "advance_rate_bps": line.advance_rate_bps, "source": "mirror"}
     if gateway.ledger.data_assets is not None and snap.block is not None:
-        c = gateway.ledger.collateral(line_id, block=snap.block.number)
-        body["collateral"] = {"value": str(c.value), "valid_until": c.valid_until or None,
-                              "advance_rate_bps": c.advance_rate_bps, "source": "chain"}
-        # What the line can lend with that collateral: CreditLines' own arithmetic (expiry, the
-        # earliest counted appraisal), not recomputed here.
+        body["collateral"] = collateral
+        # What the line can lend with that collateral depends on the block's time (expiry, the
+        # earliest counted appraisal): CreditLines' own arithmetic at the mirror's block.
         body["effective_limit"] = str(gateway.ledger.effective_limit(line_id, block=snap.block.number))
         body["available"] = str(gateway.ledger.credit_available(line_id, block=snap.block.number))
     return body
