@@ -396,6 +396,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         ReceivableState state = _receivables[receivableId].state;
         if (state != ReceivableState.Active) revert ReceivableNotActive(receivableId, state);
         if (value == 0) revert VoucherZeroValue(tokenId);
+        // Fully paid out (a split can leave a voucher so, still Active): nothing left to finance.
+        if (t.paid >= t.value) revert VoucherNothingToClaim(tokenId);
         if (value == t.value) {
             _requireMember(_accounts[holder].roles, holder);
             lockedTokenId = tokenId;

@@ -200,7 +200,8 @@ interface IReceivableVoucher is IERC3525 {
     // -- hooks for the Factoring contract (and only it) -----------------------------------------
 
     /// @notice Lock `value` of `tokenId` held by `holder` for an offer: the whole voucher, or a
-    /// part split off into a new voucher of `holder`. Returns the locked voucher.
+    /// part split off into a new voucher of `holder`. Returns the locked voucher. MUST revert
+    /// with VoucherNothingToClaim when the voucher is fully paid out (paid == value).
     function lockForOffer(address holder, uint256 tokenId, uint256 value) external returns (uint256 lockedTokenId);
 
     /// @notice Lock a voucher held by `holder` as it is (recourse pending).

@@ -21,6 +21,7 @@ from ledger.exceptions import (
     FactoringZeroPrice,
     ReceivableNotActive,
     VoucherNotActive,
+    VoucherNothingToClaim,
     VoucherUnauthorizedCaller,
 )
 from ledger.types import OfferState, RecourseState
@@ -289,3 +290,17 @@ def test_recourse_when_the_deal_voucher_holds_less_paid_out_than_at_the_deal(w, 
     led.pay_recourse(p.tier1, made.offer_id)
     assert seller_before - w.balance(p.tier1) == deal.price
     assert led.voucher_of(made.token_id).holder == p.tier1.address
+
+
+def test_a_voucher_with_nothing_left_to_be_paid_cannot_be_offered(w, p, led):
+    """A split can leave a voucher fully paid out yet Active (see test_settlement's xfail): a
+    financier must not be able to buy it, so offering it (or a part of it) is refused."""
+    issued = w.issue(3)
+    led.repay(p.core, issued.receivable_id, 1)
+    assert led.claim(p.tier1, issued.token_id).amount == 1
+    led.split(p.tier1, issued.token_id, p.tier2, 2)  # what stays behind: value 1, paid 1
+    v = led.voucher_of(issued.token_id)
+    assert (v.value, v.paid, v.status) == (1, 1, VoucherStatus.ACTIVE)
+    with pytest.raises(VoucherNothingToClaim):
+        offer(w, issued.token_id, 1, financier=p.bank)
+    assert led.voucher_of(issued.token_id).status == VoucherStatus.ACTIVE

@@ -183,7 +183,8 @@ def test_only_active_receivables_go_overdue(w, p, led):
 
 @pytest.mark.xfail(strict=True, reason=(
     "known, not fixed: a split moves paid rounded down, so the part left behind can be fully paid "
-    "out (paid == value) and stay Active; it can still move and even be offered for factoring. "
+    "out (paid == value) and stay Active; it can still move (it can no longer be offered for "
+    "factoring: test_factoring.py). "
     "Closing it there changes the split path's gas and needs the mirror and the audit to follow."))
 def test_a_voucher_left_fully_paid_out_by_a_split_is_closed(w, p, led):
     """IReceivableVoucher: a voucher whose value is fully paid out is Closed and MUST NOT move.

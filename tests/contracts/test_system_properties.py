@@ -857,6 +857,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(VoucherNotActive, offer)
             elif r.state != ReceivableState.ACTIVE:
                 self._refused(ReceivableNotActive, offer)
+            elif t.paid >= t.value:  # fully paid out (left so by a split): nothing to finance
+                self._refused(VoucherNothingToClaim, offer)
             elif value > t.value:
                 self._refused(VoucherInsufficientValue, offer)
             elif not self._member(seller.address):
