@@ -317,6 +317,7 @@ class _Job:
     deadline: float
     estimate: bool = False
     from_book: bool = False
+    given: bool = False  # the caller chose the gas limit (no check before sending)
     done: threading.Event = field(default_factory=threading.Event)
     receipt: dict[str, Any] | None = None
     error: BaseException | None = None
@@ -375,7 +376,7 @@ class Pipeline:
             TransactionReverted: the check (eth_call or eth_estimateGas) reverted; nothing was sent.
             ChainError: the node refused the transaction, or it was not mined within `timeout`.
         """
-        job = _Job(sender, call, gas, time.monotonic() + timeout, estimate=estimate)
+        job = _Job(sender, call, gas, time.monotonic() + timeout, estimate=estimate, given=gas is not None)
         with self._wake:
             if self.closed:
                 raise ChainError("the chain connection is closed")
@@ -511,7 +512,11 @@ class Pipeline:
             by_sender = {a: queued for a, queued in by_sender.items() if len(queued) > layer}
 
     def _requeue(self, jobs: list[_Job]) -> None:
-        """Put signed-but-unsent jobs back at the head of the queue, unnumbered."""
+        """Put signed-but-unsent jobs back at the head of the queue, unnumbered and to be checked
+        again (the state may have moved on since their check)."""
+        for job in jobs:
+            if not job.given:
+                job.gas, job.from_book = None, False
         if jobs:
             with self._wake:
                 self._queue.extendleft(reversed(jobs))

@@ -95,3 +95,16 @@ def test_a_send_the_node_refuses_leaves_no_nonce_gap(w, p, led, monkeypatch):
     assert len(failed) == 1 and "injected refusal" in str(futures[failed[0]].exception())
     assert nonce(w, p.operator) == start + 5
     assert led.cash_balance(w.cash, p.outsider) == before + sum(10 ** i for i in range(6)) - 10 ** failed[0]
+
+
+def test_jobs_put_back_unsent_are_checked_again_unless_their_gas_was_given(w, p):
+    from ledger.chain import _Job
+
+    pipeline = w.chain.pipeline
+    checked = _Job(p.tier1, {"to": p.tier2.address}, 90_000, deadline=0.0, from_book=True)
+    given = _Job(p.tier1, {"to": p.tier2.address}, 21_000, deadline=0.0, given=True)
+    with pipeline._wake:  # keep the sender thread from taking them while we look
+        pipeline._requeue([checked, given])
+        assert (checked.gas, checked.from_book, given.gas) == (None, False, 21_000)
+        pipeline._queue.remove(checked)
+        pipeline._queue.remove(given)
