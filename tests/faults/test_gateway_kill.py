@@ -21,6 +21,29 @@ from ledger.mirror.db import database_url
 KILLS = 3
 
 
+def kill_mid_write(fw, writers: Writers, timeout: float = 30) -> None:
+    """SIGKILL the gateway while a write is in flight and claimed: a request sent, not answered,
+    whose idempotency record is pending. (A kill at a random moment mostly falls between writes
+    once they take only milliseconds, and then the test would prove nothing.)"""
+    engine = create_engine(database_url(fw.gateway_db))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            with writers._lock:
+                in_flight = set(writers.requests) - {o.key for o in writers.outcomes}
+            if in_flight:
+                with Session(engine) as s:
+                    claimed = s.exec(select(IdempotencyRecord.key).where(
+                        IdempotencyRecord.state == "pending", IdempotencyRecord.key.in_(in_flight))).first()
+                if claimed is not None:
+                    fw.gateway.kill9()
+                    return
+            assert time.monotonic() < deadline, "no write was in flight to kill the gateway under"
+            time.sleep(0.001)
+    finally:
+        engine.dispose()
+
+
 def test_gateway_killed_mid_write_then_retries_give_one_effect(fw):
     rng = random.Random(9)
     roots = [fw.issue(1_000_000)["token_id"] for _ in range(2)]
@@ -31,8 +54,8 @@ def test_gateway_killed_mid_write_then_retries_give_one_effect(fw):
         for _ in range(KILLS):
             before = writers.count(ok)
             wait_for(lambda: writers.count(ok) >= before + 4, 60, "writes before the kill")
-            time.sleep(rng.uniform(0, 0.2))
-            fw.gateway.kill9()
+            time.sleep(rng.uniform(0, 0.05))
+            kill_mid_write(fw, writers)
             time.sleep(0.5)
             fw.gateway.start()
     outcomes = list(writers.outcomes)
