@@ -247,3 +247,68 @@ def open_world(tmp: Path, *, gateway_db: str | None = None, mirror_db: str | Non
             assert r.status_code == 201, r.json()
             world.line_id = r.json()["line_id"]
             yield world
+
+
+@dataclass
+class SecretWrites:
+    """What write_secrets() stored sealed, and every form of it a leak could take."""
+
+    newcomer: Party
+    document: bytes
+    document_hash: str
+    report: bytes
+    report_hash: str
+    asset_id: int
+    secrets: dict[str, bytes]
+
+
+def write_secrets(gw: GW, invoice: str) -> SecretWrites:
+    """Writes through the API that store secrets sealed: a new party (a key generated, an API key
+    issued), a document uploaded, issued against and split, and an appraisal report; then every
+    secret the gateway holds (party keys, API keys, master secret, operator credential and key,
+    the two contents) in the forms a leak could take."""
+    import base64
+
+    from sqlmodel import select
+
+    from gateway.models import Party as PartyRow
+
+    tag = uuid.uuid4().hex
+    document = b"TRADE DOCUMENT " + tag.encode() + f" invoice {invoice} ".encode() + os.urandom(24).hex().encode()
+    report = b"APPRAISAL REPORT " + tag.encode() + b" value 1,000,000.00"
+    newcomer = gw.register(f"secrets-newcomer-{tag[:8]}", ["SUPPLIER_ROLE"])
+    r = gw.client.post("/v1/documents", files={"file": ("invoice.pdf", document, "application/pdf")},
+                       headers=gw.core.auth)
+    assert r.status_code == 201, r.json()
+    document_hash = r.json()["document_hash"]
+    issued = gw.issue(90_000, supplier=newcomer, doc=document_hash)
+    r = gw.post(newcomer, f"/v1/vouchers/{issued['token_id']}/split", {"to": gw.tier2.address, "value": "30000"})
+    assert r.status_code == 201, r.json()
+    asset_id = gw.data_asset(appraise=False, list_=False)
+    r = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports",
+                       files={"file": ("report.pdf", report, "application/pdf")}, headers=gw.appraiser.auth)
+    assert r.status_code == 201, r.json()
+    report_hash = r.json()["report_hash"]
+
+    secrets: dict[str, bytes] = {}
+    with gw.gateway.session() as s:
+        for party in s.exec(select(PartyRow)).all():
+            if party.sealed_key is not None:
+                key = bytes(gw.gateway.account_of(party).key)
+                secrets[f"{party.name}'s private key"] = key
+                secrets[f"{party.name}'s private key (hex)"] = key.hex().encode()
+                secrets[f"{party.name}'s private key (HEX)"] = key.hex().upper().encode()
+    for i, api_key in enumerate(gw.api_keys):
+        secrets[f"API key {i}"] = api_key.encode()
+    settings = gw.settings
+    secrets["master secret"] = settings.master_secret.get_secret_value().encode()
+    secrets["operator token"] = settings.operator_token.get_secret_value().encode()
+    operator_key = settings.operator_key.get_secret_value().removeprefix("0x")
+    secrets["operator key (hex)"] = operator_key.lower().encode()
+    secrets["operator key"] = bytes.fromhex(operator_key)
+    for name, content in (("document", document), ("appraisal report", report)):
+        secrets[f"{name} content"] = content
+        secrets[f"{name} content (marker)"] = content[:40]
+        secrets[f"{name} content (hex)"] = content.hex().encode()
+        secrets[f"{name} content (base64)"] = base64.b64encode(content)
+    return SecretWrites(newcomer, document, document_hash, report, report_hash, asset_id, secrets)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 import sqlite3
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from gateway_world import DAY, dev_account
+from gateway_world import DAY, dev_account, write_secrets
 
 
 def test_an_idempotent_retry_returns_the_first_result_and_sends_once(gw):
@@ -142,58 +140,17 @@ def test_no_key_secret_or_document_appears_in_plaintext_on_disk_or_in_logs(gw, c
     any log record (messages and tracebacks)."""
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # SQL with its parameters, too
-    marker = b"TRADE DOCUMENT " + uuid.uuid4().hex.encode()
-    document = marker + b" invoice 2026-117, 40 pallets, " + os.urandom(24).hex().encode()
-    report = b"APPRAISAL REPORT " + uuid.uuid4().hex.encode() + b" value 1,000,000.00"
-
-    # Writes through the API: a new party (a key generated, an API key issued), a document
-    # uploaded and issued against, accepted, split, an appraisal report and an appraisal.
-    newcomer = gw.register("secrets-newcomer", ["SUPPLIER_ROLE"])
-    r = gw.client.post("/v1/documents", files={"file": ("invoice.pdf", document, "application/pdf")},
-                       headers=gw.core.auth)
-    assert r.status_code == 201, r.json()
-    document_hash = r.json()["document_hash"]
-    issued = gw.issue(90_000, supplier=newcomer, doc=document_hash)
-    r = gw.post(newcomer, f"/v1/vouchers/{issued['token_id']}/split", {"to": gw.tier2.address, "value": "30000"})
-    assert r.status_code == 201, r.json()
-    asset_id = gw.data_asset(appraise=False, list_=False)
-    r = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports",
-                       files={"file": ("report.pdf", report, "application/pdf")}, headers=gw.appraiser.auth)
-    assert r.status_code == 201, r.json()
+    run = write_secrets(gw, "2026-117, 40 pallets,")
+    newcomer, document, document_hash, secrets_ = run.newcomer, run.document, run.document_hash, run.secrets
+    asset_id = run.asset_id
     r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals", {
-        "report_hash": r.json()["report_hash"], "value": "1000000", "valid_until": gw.now() + 30 * DAY})
+        "report_hash": run.report_hash, "value": "1000000", "valid_until": gw.now() + 30 * DAY})
     assert r.status_code == 201, r.json()
     # The content is what was stored (sealed), so not finding it below means something.
     r = gw.client.get(f"/v1/documents/{document_hash}", headers=newcomer.auth)
     assert r.status_code == 200 and r.content == document
-
-    gateway = gw.gateway
-    from sqlmodel import select
-
-    from gateway.models import Party
-    with gateway.session() as s:
-        parties = s.exec(select(Party)).all()
-    secrets_: dict[str, bytes] = {}
-    for party in parties:
-        if party.sealed_key is not None:
-            key = bytes(gateway.account_of(party).key)
-            secrets_[f"{party.name}'s private key"] = key
-            secrets_[f"{party.name}'s private key (hex)"] = key.hex().encode()
-            secrets_[f"{party.name}'s private key (HEX)"] = key.hex().upper().encode()
     assert f"{newcomer.name}'s private key" in secrets_
-    for i, api_key in enumerate(gw.api_keys):
-        secrets_[f"API key {i}"] = api_key.encode()
     settings = gw.settings
-    secrets_["master secret"] = settings.master_secret.get_secret_value().encode()
-    secrets_["operator token"] = settings.operator_token.get_secret_value().encode()
-    operator_key = settings.operator_key.get_secret_value().removeprefix("0x")
-    secrets_["operator key (hex)"] = operator_key.lower().encode()
-    secrets_["operator key"] = bytes.fromhex(operator_key)
-    for name, content in (("document", document), ("appraisal report", report)):
-        secrets_[f"{name} content"] = content
-        secrets_[f"{name} content (marker)"] = content[:40]
-        secrets_[f"{name} content (hex)"] = content.hex().encode()
-        secrets_[f"{name} content (base64)"] = base64.b64encode(content)
 
     data_dir = Path(settings.db).parent
     assert Path(settings.mirror_db).parent == data_dir

@@ -15,13 +15,10 @@ test does). Without it these tests skip locally and fail in CI (CI=true).
 
 from __future__ import annotations
 
-import base64
-import os
-import uuid
 
 import pytest
 from explorer_world import explorer_world
-from gateway_world import GW, postgres_world
+from gateway_world import GW, postgres_world, write_secrets
 from sqlalchemy import create_engine, inspect, text
 
 from ledger.mirror.db import database_url
@@ -104,47 +101,10 @@ def _rows_as_bytes(url: str) -> bytes:
 def test_no_key_secret_or_document_is_stored_in_plaintext_in_either_database(gw):
     """test_gateway_guarantees reads SQLite's files; here every row of both PostgreSQL databases
     is read back after writes that store secrets sealed: a new party's key, a document, a report."""
-    marker = b"TRADE DOCUMENT " + uuid.uuid4().hex.encode()
-    document = marker + b" invoice 2026-118, 12 pallets, " + os.urandom(24).hex().encode()
-    report = b"APPRAISAL REPORT " + uuid.uuid4().hex.encode() + b" value 2,000,000.00"
-    newcomer = gw.register("pg-secrets-newcomer", ["SUPPLIER_ROLE"])
-    r = gw.client.post("/v1/documents", files={"file": ("invoice.pdf", document, "application/pdf")},
-                       headers=gw.core.auth)
-    assert r.status_code == 201, r.json()
-    document_hash = r.json()["document_hash"]
-    issued = gw.issue(50_000, supplier=newcomer, doc=document_hash)
-    r = gw.post(newcomer, f"/v1/vouchers/{issued['token_id']}/split", {"to": gw.tier2.address, "value": "20000"})
-    assert r.status_code == 201, r.json()
-    asset_id = gw.data_asset(appraise=False, list_=False)
-    r = gw.client.post(f"/v1/data-assets/{asset_id}/appraisal-reports",
-                       files={"file": ("report.pdf", report, "application/pdf")}, headers=gw.appraiser.auth)
-    assert r.status_code == 201, r.json()
-    report_hash = r.json()["report_hash"]
-
-    from sqlmodel import select
-
-    from gateway.models import Party
-    with gw.gateway.session() as s:
-        parties = s.exec(select(Party)).all()
-    secrets_: dict[str, bytes] = {}
-    for party in parties:
-        if party.sealed_key is not None:
-            key = bytes(gw.gateway.account_of(party).key)
-            secrets_[f"{party.name}'s private key"] = key
-            secrets_[f"{party.name}'s private key (hex)"] = key.hex().encode()
-            secrets_[f"{party.name}'s private key (HEX)"] = key.hex().upper().encode()
+    run = write_secrets(gw, "2026-118, 12 pallets,")
+    newcomer, document_hash, report_hash, secrets_ = run.newcomer, run.document_hash, run.report_hash, run.secrets
     assert f"{newcomer.name}'s private key" in secrets_
-    for i, api_key in enumerate(gw.api_keys):
-        secrets_[f"API key {i}"] = api_key.encode()
     settings = gw.settings
-    secrets_["master secret"] = settings.master_secret.get_secret_value().encode()
-    secrets_["operator token"] = settings.operator_token.get_secret_value().encode()
-    secrets_["operator key (hex)"] = settings.operator_key.get_secret_value().removeprefix("0x").lower().encode()
-    for name, content in (("document", document), ("appraisal report", report)):
-        secrets_[f"{name} content"] = content
-        secrets_[f"{name} content (marker)"] = content[:40]
-        secrets_[f"{name} content (hex)"] = content.hex().encode()
-        secrets_[f"{name} content (base64)"] = base64.b64encode(content)
 
     stored = {"gateway": _rows_as_bytes(settings.db), "mirror": _rows_as_bytes(settings.mirror_db)}
     # Controls: the scan sees this run's rows (public fingerprints are stored in the clear).
