@@ -67,7 +67,7 @@ class Settings:
         def need(name: str) -> str:
             value = env.get(name)
             if not value:
-                raise ConfigurationError(f"set ${name} (see README.md, Gateway)")
+                raise ConfigurationError(f"set ${name} (see docs/gateway.md)")
             return value
 
         deployment = env.get("GATEWAY_DEPLOYMENT")

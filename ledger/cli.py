@@ -195,7 +195,7 @@ def gateway(
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(8000, help="port to listen on"),
 ) -> None:
-    """Serve the gateway (FastAPI) with uvicorn; settings from GATEWAY_* variables (README, Gateway)."""
+    """Serve the gateway (FastAPI) with uvicorn; settings from GATEWAY_* variables (docs/gateway.md)."""
     import uvicorn
 
     uvicorn.run("gateway.main:app", host=host, port=port)
