@@ -64,6 +64,27 @@ abstract contract Membership is AccessControl, IMembership {
         }
     }
 
+    /// @inheritdoc IAccessControl
+    /// @dev Expelling (revoking MEMBER_ROLE) also removes every role the account holds, so the
+    /// caller must be able to revoke each of them directly: an operator cannot strip an operator.
+    function revokeRole(bytes32 role, address account)
+        public
+        virtual
+        override(AccessControl, IAccessControl)
+        onlyRole(getRoleAdmin(role))
+    {
+        if (role == MEMBER_ROLE) {
+            uint32 roles = _accounts[account].roles;
+            for (uint256 i = 1; i < _ROLE_COUNT; ++i) {
+                if (roles & uint32(1 << i) == 0) continue;
+                bytes32 held = _roleAt(i);
+                bytes32 admin = getRoleAdmin(held);
+                if (!hasRole(admin, _msgSender())) revert MembershipExpelUnauthorized(_msgSender(), account, held, admin);
+            }
+        }
+        _revokeRole(role, account);
+    }
+
     /// @inheritdoc IMembership
     function isMember(address account) public view returns (bool) {
         return _accounts[account].roles & _MEMBER != 0;

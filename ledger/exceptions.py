@@ -154,6 +154,12 @@ class MembershipUnknownRole(MembershipError):
     fields = ("role",)
 
 
+class MembershipExpelUnauthorized(MembershipError):
+    """Expelling the account would remove a role (e.g. OPERATOR) the caller could not revoke directly."""
+
+    fields = ("caller", "account", "role", "adminRole")
+
+
 class AccessControlUnauthorizedAccount(MembershipError):
     """The account lacks the role this action needs."""
 

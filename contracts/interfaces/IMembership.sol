@@ -16,11 +16,20 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
  *   MUST admit it first (RoleGranted for MEMBER_ROLE, then for OPERATOR_ROLE), so the platform
  *   can always recover an operator. Their admin role is OPERATOR_ROLE; OPERATOR_ROLE's admin is
  *   DEFAULT_ADMIN_ROLE.
+ * - No role can be removed indirectly by an account that could not remove it directly:
+ *   revoking MEMBER_ROLE (expelling) an account that holds a role whose admin role the caller
+ *   lacks (e.g. an OPERATOR, whose admin is DEFAULT_ADMIN_ROLE) MUST revert with
+ *   MembershipExpelUnauthorized before anything changes. An account MAY always renounce its
+ *   own membership (and with it its roles).
  * - Vouchers MUST only be held, sent and received by members.
  */
 interface IMembership is IAccessControl {
     /// @dev `account` is not a member (it was never admitted, or it was expelled).
     error MembershipNotMember(address account);
+
+    /// @dev `caller` may not expel `account`: it holds `role`, whose admin role `adminRole`
+    /// the caller lacks (expelling would remove `role` indirectly).
+    error MembershipExpelUnauthorized(address caller, address account, bytes32 role, bytes32 adminRole);
 
     /// @dev `role` is not one of the party roles that {admit} grants.
     error MembershipUnknownRole(bytes32 role);
