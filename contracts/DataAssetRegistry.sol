@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {ICreditLines} from "./interfaces/ICreditLines.sol";
 import {IDataAssetRegistry} from "./interfaces/IDataAssetRegistry.sol";
@@ -107,6 +108,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
 
     /// @inheritdoc IDataAssetRegistry
     function pledge(uint256 assetId, uint256 lineId) external returns (uint256 pledgeId) {
+        _requireNotPaused();
         Asset storage a = _existing(assetId);
         if (a.owner != msg.sender) revert DataAssetNotOwner(assetId, msg.sender);
         _requireMember(msg.sender);
@@ -139,6 +141,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
 
     /// @inheritdoc IDataAssetRegistry
     function release(uint256 assetId) external {
+        _requireNotPaused();
         (Pledge storage p, uint256 pledgeId) = _activePledge(assetId);
         uint256 lineId = _end(p, assetId, PledgeState.Released);
         emit DataAssetReleased(assetId, pledgeId, msg.sender);
@@ -148,6 +151,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
 
     /// @inheritdoc IDataAssetRegistry
     function foreclose(uint256 assetId, uint256 receivableId) external {
+        _requireNotPaused();
         (Pledge storage p, uint256 pledgeId) = _activePledge(assetId);
         IReceivableVoucher.Receivable memory r = voucher.receivableOf(receivableId);
         if (r.lineId != p.lineId) revert DataAssetReceivableLineMismatch(receivableId, r.lineId, p.lineId);
@@ -263,6 +267,12 @@ contract DataAssetRegistry is IDataAssetRegistry {
         }
         if (total == 0) earliest = 0;
         creditLines.setCollateral(lineId, total, earliest, requireCover);
+    }
+
+    /// @dev Pledges, releases and foreclosures stop while the voucher contract is paused (the
+    /// pause policy in IReceivableVoucher); registering, listing and appraising go on.
+    function _requireNotPaused() private view {
+        if (voucher.paused()) revert Pausable.EnforcedPause();
     }
 
     function _requireMember(address account) private view {

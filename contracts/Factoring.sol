@@ -5,6 +5,7 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 import {IFactoring} from "./interfaces/IFactoring.sol";
 import {IReceivableVoucher} from "./interfaces/IReceivableVoucher.sol";
@@ -36,6 +37,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
         external
         returns (uint256 offerId, uint256 lockedTokenId)
     {
+        _requireNotPaused();
         if (deadline <= block.timestamp || deadline > type(uint40).max) {
             revert FactoringInvalidDeadline(deadline, block.timestamp);
         }
@@ -70,6 +72,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
 
     /// @inheritdoc IFactoring
     function cancel(uint256 offerId) external {
+        _requireNotPaused();
         Offer storage o = _existing(offerId);
         if (o.seller != msg.sender) revert FactoringNotSeller(offerId, msg.sender);
         if (o.state != OfferState.Open) revert FactoringOfferNotOpen(offerId, o.state);
@@ -81,6 +84,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
 
     /// @inheritdoc IFactoring
     function accept(uint256 offerId) external nonReentrant returns (uint256 price) {
+        _requireNotPaused();
         Offer storage o = _existing(offerId);
         if (o.state != OfferState.Open) revert FactoringOfferNotOpen(offerId, o.state);
         if (block.timestamp > o.deadline) revert FactoringOfferExpired(offerId, o.deadline, block.timestamp);
@@ -111,6 +115,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
 
     /// @inheritdoc IFactoring
     function exerciseRecourse(uint256 offerId) external returns (uint256 amount) {
+        _requireNotPaused();
         Offer storage o = _deal(offerId);
         if (o.financier != msg.sender) revert FactoringNotDealFinancier(offerId, msg.sender);
         if (!o.recourse) revert FactoringWithoutRecourse(offerId);
@@ -133,6 +138,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
 
     /// @inheritdoc IFactoring
     function payRecourse(uint256 offerId) external nonReentrant returns (uint256 amount) {
+        _requireNotPaused();
         Offer storage o = _deal(offerId);
         if (o.seller != msg.sender) revert FactoringNotSeller(offerId, msg.sender);
         if (o.recourseState != RecourseState.Claimed) revert FactoringRecourseState(offerId, o.recourseState);
@@ -214,6 +220,12 @@ contract Factoring is IFactoring, ReentrancyGuard {
 
     function _statusOf(uint256 tokenId) private view returns (IReceivableVoucher.VoucherStatus) {
         return voucher.voucherOf(tokenId).status;
+    }
+
+    /// @dev The voucher contract's pause stops every offer, deal and recourse step (the policy in
+    /// IReceivableVoucher), also those that would not reach its hooks (e.g. a closed voucher's).
+    function _requireNotPaused() private view {
+        if (voucher.paused()) revert Pausable.EnforcedPause();
     }
 
     function _requireFinancier(address account) private view {

@@ -63,6 +63,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         uint96 faceValue;
         uint48 lineId;
         uint48 rootTokenId;
+        uint40 pausedAtIssue; // the pause clock at issue: grace runs only while unpaused
         // word 2 (written at the first repayment)
         uint96 repaid;
         uint96 claimed;
@@ -73,6 +74,14 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         uint48 lastReceivableId;
     }
 
+    /// @dev One word, read by every `whenNotPaused`: whether paused, since when, and the total
+    /// time paused before that (Pausable's own flag is not used).
+    struct PauseClock {
+        bool paused;
+        uint40 since;
+        uint40 total;
+    }
+
     string private constant _NAME = "Receivable Voucher";
     string private constant _SYMBOL = "RCV";
 
@@ -81,6 +90,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     uint8 private immutable _valueDecimals;
 
     Counters private _counters;
+    PauseClock private _clock;
     mapping(uint256 tokenId => Token) private _tokens;
     mapping(uint256 tokenId => TokenApproval) private _tokenApprovals;
     mapping(uint256 tokenId => mapping(address operator => ValueAllowance)) private _allowances;
@@ -105,13 +115,27 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     // Operator
     // ----------------------------------------------------------------------------------------
 
-    /// @notice Stop every voucher and receivable state change (operator only).
-    function pause() external onlyRole(OPERATOR_ROLE) {
-        _pause();
+    /// @notice Pause the ledger (operator only): see the pause policy in IReceivableVoucher.
+    function pause() external onlyRole(OPERATOR_ROLE) whenNotPaused {
+        _clock = PauseClock(true, uint40(block.timestamp), _clock.total);
+        emit Paused(_msgSender());
     }
 
-    function unpause() external onlyRole(OPERATOR_ROLE) {
-        _unpause();
+    function unpause() external onlyRole(OPERATOR_ROLE) whenPaused {
+        PauseClock memory c = _clock;
+        _clock = PauseClock(false, 0, c.total + uint40(block.timestamp - c.since));
+        emit Unpaused(_msgSender());
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function paused() public view override(IReceivableVoucher, Pausable) returns (bool) {
+        return _clock.paused;
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function pausedTime() public view returns (uint256) {
+        PauseClock memory c = _clock;
+        return c.paused ? c.total + block.timestamp - c.since : c.total;
     }
 
     // ----------------------------------------------------------------------------------------
@@ -154,6 +178,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
             faceValue: uint96(faceValue),
             lineId: uint48(lineId),
             rootTokenId: uint48(tokenId),
+            pausedAtIssue: _clock.total,
             repaid: 0,
             claimed: 0
         });
@@ -289,7 +314,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     // ----------------------------------------------------------------------------------------
 
     /// @inheritdoc IReceivableVoucher
-    function repay(uint256 receivableId, uint256 amount) external nonReentrant whenNotPaused {
+    /// @dev Not `whenNotPaused`: paying a debt down goes on during a pause (the pause policy).
+    function repay(uint256 receivableId, uint256 amount) external nonReentrant {
         ReceivableData storage r = _receivables[receivableId];
         ReceivableState state = r.state;
         if (state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
@@ -354,10 +380,23 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         if (state == ReceivableState.Overdue || state == ReceivableState.Defaulted) return;
         if (state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
         if (state != ReceivableState.Active) revert ReceivableNotActive(receivableId, state);
-        uint256 overdueAt = uint256(r.maturity) + ICreditLines(_creditLines).lineOf(r.lineId).gracePeriod;
+        uint256 overdueAt = _overdueAt(r);
         if (block.timestamp <= overdueAt) revert ReceivableNotYetOverdue(receivableId, overdueAt, block.timestamp);
         r.state = ReceivableState.Overdue;
         emit ReceivableOverdue(receivableId, _msgSender());
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function overdueAt(uint256 receivableId) external view returns (uint256) {
+        ReceivableData storage r = _receivables[receivableId];
+        if (r.state == ReceivableState.None) revert ReceivableNonexistent(receivableId);
+        return _overdueAt(r);
+    }
+
+    /// @dev Maturity + the line's grace period + the time paused since issue.
+    function _overdueAt(ReceivableData storage r) private view returns (uint256) {
+        return uint256(r.maturity) + ICreditLines(_creditLines).lineOf(r.lineId).gracePeriod + pausedTime()
+            - r.pausedAtIssue;
     }
 
     /// @inheritdoc IReceivableVoucher

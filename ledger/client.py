@@ -149,6 +149,14 @@ class Ledger:
     def unpause(self, operator: LocalAccount) -> Receipt:
         return self.chain.transact(operator, self.voucher.functions.unpause())
 
+    def paused(self) -> bool:
+        """Whether the ledger is paused (one pause for every contract: docs/contracts.md)."""
+        return self._call(self.voucher.functions.paused())
+
+    def paused_time(self) -> int:
+        """The total seconds the ledger has been paused, the current pause included."""
+        return self._call(self.voucher.functions.pausedTime())
+
     # -- credit lines ----------------------------------------------------------------------------
 
     def grant_credit_line(
@@ -400,6 +408,10 @@ class Ledger:
 
     def claimable(self, token_id: int) -> int:
         return self._call(self.voucher.functions.claimable(token_id))
+
+    def overdue_at(self, receivable_id: int) -> int:
+        """When the receivable may be marked overdue: maturity + grace + the time paused since issue."""
+        return self._call(self.voucher.functions.overdueAt(receivable_id))
 
     def mark_overdue(self, anyone: LocalAccount, receivable_id: int) -> Receipt:
         return self.chain.transact(anyone, self.voucher.functions.markOverdue(receivable_id))

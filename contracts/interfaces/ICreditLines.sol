@@ -29,6 +29,12 @@ pragma solidity ^0.8.24;
  *   its effective limit after it. Foreclosures, lower appraisals, expiries and advance-rate
  *   changes may leave use above the limit: that only stops new draws.
  * - {setAdvanceRate} MUST be called by the line's financier, with at most 10,000 bps.
+ *
+ * Pause (the ledger's one policy, stated in IReceivableVoucher): draws stop with the voucher
+ * contract's issue; repayments restore during a pause (repay goes on). {grant}, {setTerms} and
+ * {setAdvanceRate} go on: they move no value and only bound later draws, and a financier must be
+ * able to tighten a line before business resumes rather than race the first issue after the
+ * unpause. A line's expiry is a calendar date (its financier sets it at will).
  */
 interface ICreditLines {
     struct Line {

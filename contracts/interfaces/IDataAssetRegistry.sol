@@ -38,6 +38,12 @@ pragma solidity ^0.8.24;
  *   of the line's pledged assets and the earliest expiry of the appraisals counted, so a draw
  *   reads one word. Past that expiry the line counts no collateral until anyone calls
  *   {sync}(lineId), which recounts it (at most MAX_PLEDGES_PER_LINE × MAX_LIVE_APPRAISALS reads).
+ *
+ * Pause (the ledger's one policy, stated in IReceivableVoucher):
+ * - While the voucher contract is paused, {pledge}, {release} and {foreclose} MUST revert with
+ *   EnforcedPause before anything changes: they change who has a claim on an asset.
+ *   {register}, {list}, {appraise} and {sync} go on (they record information; an expiring
+ *   appraisal can be renewed during a pause, so its validity stays a calendar date).
  */
 interface IDataAssetRegistry {
     enum PledgeState {

@@ -4,6 +4,11 @@ pragma solidity ^0.8.24;
 /**
  * @title Factoring: holders sell vouchers to financiers at a discount, delivery versus payment
  * @dev
+ * - Pause (the ledger's one policy, stated in IReceivableVoucher): while the voucher contract
+ *   is paused, {offer}, {cancel}, {accept}, {exerciseRecourse} and {payRecourse} MUST revert
+ *   with EnforcedPause before anything changes. An offer's deadline stays a calendar date (the
+ *   seller may cancel at any time, so no one holds a right to its window); any period that
+ *   protects a party (e.g. a recourse window) MUST not run while paused (pausedTime()).
  * - {offer}: a voucher's holder offers it, or part of its value, to one named FINANCIER or to
  *   every financier (`financier` = 0), at an annual discount rate in basis points, with or
  *   without recourse, until a deadline. The offered value MUST be locked in the voucher

@@ -33,7 +33,8 @@ import {IERC3525} from "./IERC3525.sol";
  *   units went to their earlier holder. Once fully repaid, every voucher can claim exactly
  *   value − paid, so all claims add up to the face value to the unit. A voucher whose value is
  *   fully paid out is Closed and MUST NOT move again.
- * - After maturity + the line's grace period anyone MAY {markOverdue} an Active receivable
+ * - After {overdueAt} (maturity + the line's grace period + time paused since issue) anyone
+ *   MAY {markOverdue} an Active receivable
  *   (idempotent: an Overdue or Defaulted one is left as it is). The line's financier MAY then
  *   {declareDefault}. Vouchers of an Overdue or Defaulted receivable still move (the debt
  *   stands and may change hands, e.g. back to a seller under recourse) but MUST NOT be offered
@@ -58,6 +59,30 @@ import {IERC3525} from "./IERC3525.sol";
  * - Every holder, sender and recipient MUST be a member (MembershipNotMember). A transfer of the
  *   whole voucher (ERC-721) MUST clear its ERC-721 approval and every value allowance on it.
  * - Values are in the smallest unit of the receivable's currency and fit in 128 bits.
+ *
+ * Pause (the one policy of every contract of the ledger; OPERATOR pauses and unpauses here,
+ * and Factoring and DataAssetRegistry read {paused} from this contract):
+ * - While paused, every change of who holds, owes or is owed value MUST revert with
+ *   EnforcedPause before anything changes: issue, accept, reject, revoke, every transfer,
+ *   split and merge, claim, markOverdue, declareDefault, the Factoring hooks; in Factoring
+ *   offer, cancel, accept, exerciseRecourse and payRecourse; in DataAssetRegistry pledge,
+ *   release and foreclose.
+ * - {repay} MUST go on while paused: paying a debt down only brings money in, and an obligor
+ *   must always be able to cure.
+ * - What moves no value and only bounds or authorises later actions goes on: membership
+ *   (admit, grant, revoke, expel: the operator must be able to expel a compromised account
+ *   while paused), approvals, CreditLines grant / setTerms / setAdvanceRate, and in
+ *   DataAssetRegistry register, list, appraise and sync. Views always work.
+ * - No party loses a right because of time spent paused. {pausedTime} is the total time the
+ *   ledger has been paused (the current pause included); a period that protects a party
+ *   against another's action MUST be measured on the clock that stops during pauses: the
+ *   grace period, so a receivable becomes overdue at {overdueAt} = maturity + grace period +
+ *   the time paused since its issue (and so MUST every later such period, e.g. a recourse
+ *   window: its end + pausedTime() at the check − pausedTime() at its start). Dates that their
+ *   grantor may change at will stay calendar dates: an offer's deadline (the seller may
+ *   cancel at any time), a credit line's expiry (its financier sets it), an appraisal's
+ *   validity (a new appraisal may be made during a pause); and so does maturity (repayment
+ *   goes on).
  */
 interface IReceivableVoucher is IERC3525 {
     enum ReceivableState {
@@ -193,6 +218,16 @@ interface IReceivableVoucher is IERC3525 {
 
     /// @notice Mark a receivable Overdue once maturity + grace has passed (anyone; idempotent).
     function markOverdue(uint256 receivableId) external;
+
+    /// @notice When the receivable can be marked Overdue: maturity + its line's grace period + the
+    /// time paused since its issue (it moves on while the ledger is paused).
+    function overdueAt(uint256 receivableId) external view returns (uint256);
+
+    /// @notice Whether the ledger is paused (see the pause policy above).
+    function paused() external view returns (bool);
+
+    /// @notice The total time the ledger has been paused, the current pause included.
+    function pausedTime() external view returns (uint256);
 
     /// @notice Declare an Overdue receivable Defaulted (the credit line's financier).
     function declareDefault(uint256 receivableId) external;
