@@ -96,7 +96,9 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     mapping(uint256 tokenId => mapping(address operator => ValueAllowance)) private _allowances;
     mapping(address holder => mapping(address operator => bool)) private _operatorApprovals;
     mapping(uint256 receivableId => ReceivableData) private _receivables;
-    mapping(bytes32 documentHash => uint256 receivableId) private _documents;
+    /// @dev Per obligor: the same trade documents back at most one live receivable of an
+    /// obligor, and no one else's issue can block it by claiming their fingerprint first.
+    mapping(address obligor => mapping(bytes32 documentHash => uint256 receivableId)) private _documents;
 
     /**
      * @param admin Receives DEFAULT_ADMIN_ROLE, membership and OPERATOR_ROLE.
@@ -156,7 +158,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         Account memory payee = _accounts[supplier];
         if (payee.roles & _SUPPLIER == 0) revert AccessControlUnauthorizedAccount(supplier, SUPPLIER_ROLE);
         if (documentHash == bytes32(0)) revert ReceivableInvalidDocument();
-        uint256 existing = _documents[documentHash];
+        uint256 existing = _documents[obligor][documentHash];
         if (existing != 0 && _backsDocument(existing)) revert ReceivableDuplicateDocument(documentHash, existing);
         // Line amounts are 96-bit, so a larger face value could never be drawn.
         if (faceValue == 0 || faceValue > type(uint96).max) revert ReceivableInvalidFaceValue(faceValue);
@@ -182,7 +184,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
             repaid: 0,
             claimed: 0
         });
-        _documents[documentHash] = receivableId;
+        _documents[obligor][documentHash] = receivableId;
         _tokens[tokenId] = Token({
             holder: supplier,
             receivableId: uint48(receivableId),
@@ -635,8 +637,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     }
 
     /// @inheritdoc IReceivableVoucher
-    function receivableOfDocument(bytes32 documentHash) external view override returns (uint256) {
-        uint256 receivableId = _documents[documentHash];
+    function receivableOfDocument(address obligor, bytes32 documentHash) external view override returns (uint256) {
+        uint256 receivableId = _documents[obligor][documentHash];
         return receivableId != 0 && _backsDocument(receivableId) ? receivableId : 0;
     }
 

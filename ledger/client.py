@@ -333,9 +333,9 @@ class Ledger:
         r[3] = ReceivableState(r[3])
         return Receivable(receivable_id, *r)
 
-    def receivable_of_document(self, document_hash: bytes) -> int:
-        """The live receivable these documents back, or 0."""
-        return self._call(self.voucher.functions.receivableOfDocument(bytes(document_hash)))
+    def receivable_of_document(self, obligor: LocalAccount | Address, document_hash: bytes) -> int:
+        """The live receivable of `obligor` these documents back, or 0 (the guard is per obligor)."""
+        return self._call(self.voucher.functions.receivableOfDocument(_address(obligor), bytes(document_hash)))
 
     # -- vouchers --------------------------------------------------------------------------------
 

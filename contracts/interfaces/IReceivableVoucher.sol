@@ -11,7 +11,7 @@ import {IERC3525} from "./IERC3525.sol";
  *
  * Lifecycle:
  * - {issue} (CORE_ENTERPRISE, to a SUPPLIER member) MUST draw `faceValue` from the credit line,
- *   MUST refuse a document fingerprint that already backs a live receivable
+ *   MUST refuse a document fingerprint that already backs a live receivable of the same obligor
  *   (ReceivableDuplicateDocument), and MUST mint one root voucher of `faceValue` to the supplier
  *   in status Pending, emitting Transfer(0, supplier, id), SlotChanged(id, 0, receivableId),
  *   TransferValue(0, id, faceValue) and ReceivableIssued.
@@ -19,6 +19,10 @@ import {IERC3525} from "./IERC3525.sol";
  *   (the receivable and voucher become Active) or {reject}; the obligor MAY {revoke}. Reject
  *   and revoke MUST burn the root voucher, restore the credit line and free the fingerprint
  *   (it no longer backs anything, so the same documents may back a corrected issue).
+ * - The duplicate-financing guard is per obligor: a fingerprint backs at most one live
+ *   receivable of each obligor ({receivableOfDocument}(obligor, documentHash)). Another
+ *   obligor's receivable citing the same fingerprint MUST NOT block the obligor's issue (so a
+ *   fingerprint seen in the mempool cannot be squatted), and cannot claim the obligor's trade.
  *
  * Settlement:
  * - The obligor {repay}s in one payment or in instalments, before or after maturity, while the
@@ -256,9 +260,9 @@ interface IReceivableVoucher is IERC3525 {
 
     function parentOf(uint256 tokenId) external view returns (uint256);
 
-    /// @notice The live receivable a document fingerprint backs, or 0 (also once the receivable
-    /// it backed was rejected or revoked). The fingerprint itself is in ReceivableIssued.
-    function receivableOfDocument(bytes32 documentHash) external view returns (uint256);
+    /// @notice The live receivable of `obligor` a document fingerprint backs, or 0 (also once the
+    /// receivable it backed was rejected or revoked). The fingerprint is in ReceivableIssued.
+    function receivableOfDocument(address obligor, bytes32 documentHash) external view returns (uint256);
 
     function creditLines() external view returns (address);
 }

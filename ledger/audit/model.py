@@ -16,7 +16,7 @@ CHECKS: dict[str, str] = {
     "credit_lines": "each line's utilisation equals what was issued on it and not yet repaid or restored, "
                     "step by step and at the audited block",
     "pledges": "at most one active pledge per data asset; releases and foreclosures end an active pledge",
-    "documents": "each trade-document fingerprint backs at most one live receivable",
+    "documents": "each trade-document fingerprint backs at most one live receivable of each obligor",
     "chain_views": "the state rebuilt from events equals the contracts' views at the audited block",
     "mirror": "the SQL mirror equals the rebuilt state at the same block, its event_log equals the chain's logs, "
               "and its members, roles, pause state and approvals equal the contracts' views at that block",

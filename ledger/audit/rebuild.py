@@ -59,8 +59,9 @@ class Rebuild:
         #: Per receivable: drawn from and restored to its line (CreditLineDrawn/Restored).
         self.drawn: dict[int, int] = defaultdict(int)
         self.restored: dict[int, int] = defaultdict(int)
-        #: Document fingerprint -> the live receivables it backs.
-        self.backing: dict[str, list[int]] = defaultdict(list)
+        #: (obligor, document fingerprint) -> the live receivables of that obligor it backs: the
+        #: guard is per obligor, so another obligor's receivable on the same fingerprint is no clash.
+        self.backing: dict[tuple[str, str], list[int]] = defaultdict(list)
         self.counts: dict[str, int] = defaultdict(int)
         self._tx: str | None = None
         self._minted: dict[int, int] = defaultdict(int)
@@ -254,11 +255,12 @@ class Rebuild:
                       root and {k: root[k] for k in ("value", "holder", "receivable_id")})
         else:
             self.touches[a["tokenId"]].append(i)
-        live = [other for other in self.backing[doc] if other != rid]
+        backing = self.backing[(a["obligor"], doc)]
+        live = [other for other in backing if other != rid]
         if live:
-            self.flag("documents", f"document {doc} backs receivable {rid} while it still backs live receivable(s) "
-                      f"{live}", {**loc, "document_hash": doc}, [], live)
-        self.backing[doc].append(rid)
+            self.flag("documents", f"document {doc} backs receivable {rid} of {a['obligor']} while it still backs "
+                      f"live receivable(s) {live} of that obligor", {**loc, "document_hash": doc}, [], live)
+        backing.append(rid)
 
     def _state(self, e: Event, state: ReceivableState) -> dict[str, Any]:
         r = self.receivables[e.args["receivableId"]]
@@ -273,7 +275,7 @@ class Rebuild:
         r = self._state(e, state)
         self._cancelled.add(r["receivable_id"])
         self.touches[r["root_token_id"]].append(i)
-        backing = self.backing[r["document_hash"]]
+        backing = self.backing[(r["obligor"], r["document_hash"])]
         if r["receivable_id"] in backing:
             backing.remove(r["receivable_id"])
 
@@ -524,10 +526,10 @@ class Rebuild:
                 self.flag("credit_lines", f"line {line_id} reports use {line['used']}, but its receivables have "
                           f"{per_line.get(line_id, 0)} issued and not repaid", {"line_id": line_id},
                           per_line.get(line_id, 0), line["used"])
-        for doc, rids in self.backing.items():
+        for (obligor, doc), rids in self.backing.items():
             if len(rids) > 1:
-                self.flag("documents", f"document {doc} backs {len(rids)} live receivables", {"document_hash": doc},
-                          1, rids)
+                self.flag("documents", f"document {doc} backs {len(rids)} live receivables of {obligor}",
+                          {"document_hash": doc}, 1, rids)
         active: dict[int, list[int]] = defaultdict(list)
         for p in self.pledges.values():
             if p["state"] == PledgeState.ACTIVE:

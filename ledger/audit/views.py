@@ -149,19 +149,20 @@ def compare_views(state: Rebuild, rpc: AuditRpc, contracts: dict[str, tuple[str,
     top = max(state.receivables, default=0) + 1
     ask(receivable_of, (top,), None, reverts="a receivable no event issued",
         location={"receivable_id": top, "view": "receivableOf"})
-    documents: dict[str, int] = {}
+    documents: dict[tuple[str, str], int] = {}  # (obligor, fingerprint) -> its live receivable or 0
     for r in state.receivables.values():
-        documents.setdefault(r["document_hash"], 0)
+        key = (r["obligor"], r["document_hash"])
+        documents.setdefault(key, 0)
         if r["state"] not in DEAD:
-            documents[r["document_hash"]] = r["receivable_id"]
-    for doc, rid in documents.items():
+            documents[key] = r["receivable_id"]
+    for (obligor, doc), rid in documents.items():
         loc = {"document_hash": doc, "receivable_id": rid, "view": "receivableOfDocument"}
 
-        def same_backing(c, doc=doc, rid=rid, loc=loc):
+        def same_backing(c, obligor=obligor, doc=doc, rid=rid, loc=loc):
             if c != rid:
-                found.append(Discrepancy("chain_views", f"document {doc} backs receivable {c} on chain, {rid} by "
-                                         "events", loc, rid, c))
-        ask(receivable_of_document, (bytes.fromhex(doc[2:]),), same_backing, location=loc)
+                found.append(Discrepancy("chain_views", f"document {doc} of {obligor} backs receivable {c} on "
+                                         f"chain, {rid} by events", loc, rid, c))
+        ask(receivable_of_document, (obligor, bytes.fromhex(doc[2:])), same_backing, location=loc)
 
     line_of, collateral_of = views("CreditLines", "lineOf", "collateralOf")
     for line_id, line in state.credit_lines.items():

@@ -181,3 +181,27 @@ def test_an_event_stream_that_creates_value_or_overpays_claims_is_reported_at_th
     assert any("paid out" in d.message and "repaid only" in d.message for d in claims)
     # and the totals at the end say the same of the receivable
     assert any(d.check == "claims" and d.location == {"receivable_id": c.args["receivableId"]} for d in state.found)
+
+
+def test_a_fingerprint_backing_two_live_receivables_is_reported_per_obligor(audited):
+    """The duplicate-financing rule is per obligor (issue 13, item 8): feed the rebuild a history
+    where a second live receivable cites the first one's fingerprint, first of the same obligor
+    (a discrepancy), then of another obligor (none: a squat that blocks nobody)."""
+    with Auditor(audited.url, audited.deployment) as auditor:
+        auditor.rebuild()
+        events = list(auditor.history.events)
+    issued = [i for i, e in enumerate(events) if e.name == "ReceivableIssued"]
+    first, second = events[issued[0]], events[issued[1]]
+    assert first.args["obligor"] == second.args["obligor"]
+    doc = first.args["documentHash"]
+
+    same = list(events)
+    same[issued[1]] = replace(second, args={**second.args, "documentHash": doc})
+    found = [d for d in Rebuild(same).run().found if d.check == "documents"]
+    assert found and f"of {first.args['obligor']}" in found[0].message
+    assert found[0].location["receivable_id"] == second.args["receivableId"]
+
+    other = list(events)
+    other[issued[1]] = replace(second, args={**second.args, "documentHash": doc,
+                                             "obligor": "0x" + "ab" * 20})
+    assert [d for d in Rebuild(other).run().found if d.check == "documents"] == []

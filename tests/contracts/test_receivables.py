@@ -41,7 +41,8 @@ def test_issue_records_the_receivable_mints_a_pending_root_voucher_and_draws_cre
         p.tier1.address, 250_000, VoucherStatus.PENDING, 0, issued.receivable_id)
     assert led.credit_line(w.line_id).used == 250_000
     assert led.credit_available(w.line_id) == LINE_LIMIT - 250_000
-    assert led.receivable_of_document(doc) == issued.receivable_id
+    assert led.receivable_of_document(p.core, doc) == issued.receivable_id
+    assert led.receivable_of_document(p.core2, doc) == 0  # the guard is per obligor
     drawn = issued.receipt.named("CreditLineDrawn")[0].args
     assert (drawn["lineId"], drawn["receivableId"], drawn["amount"]) == (w.line_id, issued.receivable_id, 250_000)
 
@@ -61,6 +62,32 @@ def test_a_duplicate_document_fingerprint_is_refused_with_the_receivable_it_back
     with pytest.raises(ReceivableDuplicateDocument) as info:
         w.issue(doc=doc)
     assert (info.value.document_hash, info.value.receivable_id) == (doc, first.receivable_id)
+
+
+def test_another_obligor_cannot_squat_a_fingerprint(w, p, led):
+    # Regression (issue 13, item 8): fingerprints were unique across all obligors, so a second
+    # core enterprise that saw the victim's fingerprint in the mempool issued a 1-unit receivable
+    # on it, left Pending by a colluding supplier, and the victim's own issue was refused.
+    doc = os.urandom(32)
+    now = w.now()
+    line2 = led.grant_credit_line(p.bank2, p.core2, w.cash, LINE_LIMIT, now + 365 * DAY, 0).line_id
+    squat = led.issue(p.core2, p.tier3, line_id=line2, currency=w.cash, face_value=1, maturity=now + DAY,
+                      document_hash=doc)
+    assert led.receivable_of_document(p.core2, doc) == squat.receivable_id
+    victim = led.issue(p.core, p.tier1, line_id=w.line_id, currency=w.cash, face_value=250_000,
+                       maturity=now + 90 * DAY, document_hash=doc)
+    assert led.receivable_of_document(p.core, doc) == victim.receivable_id
+    assert led.receivable_of_document(p.core2, doc) == squat.receivable_id  # it claims nothing of core's
+    # The guard against financing the same trade twice stays, per obligor: neither can reuse it.
+    for obligor, supplier, line, rid in ((p.core, p.tier2, w.line_id, victim.receivable_id),
+                                         (p.core2, p.tier3, line2, squat.receivable_id)):
+        before = w.chain.w3.eth.block_number
+        used = led.credit_line(line).used
+        with pytest.raises(ReceivableDuplicateDocument) as info:
+            led.issue(obligor, supplier, line_id=line, currency=w.cash, face_value=5, maturity=now + DAY,
+                      document_hash=doc)
+        assert (info.value.document_hash, info.value.receivable_id) == (doc, rid)
+        assert w.chain.w3.eth.block_number == before and led.credit_line(line).used == used
 
 
 def test_a_zero_fingerprint_is_refused(w):
@@ -173,7 +200,7 @@ def test_reject_and_revoke_burn_the_voucher_restore_credit_and_free_the_fingerpr
         led.voucher_of(issued.token_id)
     assert led.credit_line(w.line_id).used == 0
     assert led.voucher_count(p.tier1) == 0
-    assert led.receivable_of_document(doc) == 0
+    assert led.receivable_of_document(p.core, doc) == 0
     names = [e.name for e in receipt.events]
     assert names[:3] == ["TransferValue", "SlotChanged", "Transfer"]
     assert receipt.named("TransferValue")[0].args == {"_fromTokenId": issued.token_id, "_toTokenId": 0,
@@ -181,7 +208,7 @@ def test_reject_and_revoke_burn_the_voucher_restore_credit_and_free_the_fingerpr
     assert "CreditLineRestored" in names
     # The documents no longer back anything, so a corrected receivable may use them.
     again = w.issue(40_000, doc=doc)
-    assert led.receivable_of_document(doc) == again.receivable_id
+    assert led.receivable_of_document(p.core, doc) == again.receivable_id
 
 
 def test_only_the_obligor_revokes_and_only_the_supplier_rejects(w, p, led):

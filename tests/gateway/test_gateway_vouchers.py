@@ -128,6 +128,29 @@ def _multipart(filename: bytes, media_type: bytes, content: bytes) -> dict:
     return {"content": body, "headers": {"Content-Type": "multipart/form-data; boundary=XYZ"}}
 
 
+def test_a_squatted_fingerprint_neither_blocks_the_obligor_nor_opens_its_documents(gw):
+    # Regression (issue 13, item 8): another core enterprise, having seen the fingerprint, issues
+    # a receivable on it first (left pending by a colluding supplier).
+    content = b"%PDF-1.4 invoice 77 " + gw.doc().encode()
+    digest = gw.client.post("/v1/documents", files={"file": ("invoice.pdf", content, "application/pdf")},
+                            headers=gw.core.auth).json()["document_hash"]
+    line = gw.post(gw.bank2, "/v1/credit-lines", {"obligor": gw.core2.address, "currency": gw.cash,
+                                                   "limit": "1000", "expiry": gw.now() + 30 * DAY})
+    assert line.status_code == 201, line.json()
+    squat = gw.post(gw.core2, "/v1/receivables", {"supplier": gw.tier2.address, "line_id": line.json()["line_id"],
+                                                  "face_value": "1", "maturity": gw.now() + DAY,
+                                                  "document_hash": digest})
+    assert squat.status_code == 201, squat.json()
+    issued = gw.issue(doc=digest)
+    assert issued["receivable_id"] != squat.json()["receivable_id"]
+    assert gw.client.get(f"/v1/documents/{digest}", headers=gw.tier1.auth).content == content
+    for squatter in (gw.core2, gw.tier2):
+        assert gw.client.get(f"/v1/documents/{digest}", headers=squatter.auth).status_code == 403
+    again = gw.client.post("/v1/documents", files={"file": ("invoice.pdf", content, "application/pdf")},
+                           headers=gw.core.auth)
+    assert again.json()["receivable_id"] == issued["receivable_id"]
+
+
 def test_an_uploads_name_and_media_type_are_kept_without_control_characters(gw):
     """A file name or media type with NUL or a line break (which PostgreSQL cannot store, and a
     header cannot carry) is stored and sent back without them; the content is untouched."""

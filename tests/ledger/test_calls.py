@@ -44,8 +44,8 @@ def test_what_eth_abi_refuses_is_left_to_web3(led, p):
     """A bytes32 given as a hex string: web3 converts it, plain eth_abi does not; the call data
     must still be right."""
     doc = "0x" + os.urandom(32).hex()
-    got = led.voucher.functions.receivableOfDocument(doc)._encode_transaction_data()
-    assert got == web3_data(led.voucher, "receivableOfDocument", doc)
+    got = led.voucher.functions.receivableOfDocument(p.core.address, doc)._encode_transaction_data()
+    assert got == web3_data(led.voucher, "receivableOfDocument", p.core.address, doc)
 
 
 def test_reads_and_transactions_work_through_it(w, p, led):

@@ -1,5 +1,9 @@
 """Trade documents: uploaded, fingerprinted (SHA-256), stored encrypted; read back only by the
-parties of a receivable they back, their uploader and auditors, checked against the fingerprint."""
+parties of a receivable they back, their uploader and auditors, checked against the fingerprint.
+
+The chain's duplicate guard is per obligor, so any core enterprise may cite a fingerprint it saw
+(e.g. in the mempool). Citing it gives no access: a receivable opens the document only to its
+parties when its obligor or supplier is the one who uploaded it."""
 
 from __future__ import annotations
 
@@ -43,7 +47,8 @@ def upload(file: Annotated[UploadFile, File(description="the trade documents (on
                            content_type=stored_text(file.content_type, "application/octet-stream"), size=len(content),
                            uploaded_by=caller.address, sealed=gateway.documents.seal(content, digest.encode())))
             s.commit()
-    backing = gateway.ledger.receivable_of_document(bytes.fromhex(digest[2:]))
+    # The guard is per obligor: the live receivable of the caller (as obligor) these documents back.
+    backing = gateway.ledger.receivable_of_document(caller.address, bytes.fromhex(digest[2:]))
     return {"document_hash": digest, "size": len(content), "receivable_id": backing or None}
 
 
@@ -71,6 +76,8 @@ def _may_read(caller, gateway, doc: Document) -> bool:
     with gateway.snapshot() as snap:
         s = snap.session
         for r in s.exec(select(Receivable).where(Receivable.document_hash == doc.document_hash)).all():
+            if doc.uploaded_by not in (r.obligor, r.supplier):
+                continue  # a receivable whose parties did not provide the documents: e.g. a squatter's
             if me in (r.obligor, r.supplier):
                 return True
             line = s.get(CreditLine, r.line_id)

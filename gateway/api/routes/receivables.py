@@ -31,7 +31,8 @@ def _receivable(gateway, receivable_id: int) -> Receivable:
 @router.post("", status_code=201, response_model=None, responses=written(201))
 def issue(body: ReceivableCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Issue a receivable to `supplier` against the caller's credit line (CORE_ENTERPRISE, the line's
-    obligor). A fingerprint that already backs a live receivable is refused (409) before anything is sent."""
+    obligor). A fingerprint that already backs a live receivable of the same obligor is refused (409) before
+    anything is sent; another obligor's receivable on the same fingerprint does not block it."""
 
     def act() -> Outcome:
         caller.need(Role.CORE_ENTERPRISE)
@@ -39,8 +40,9 @@ def issue(body: ReceivableCreate, caller: WriterDep, gateway: GatewayDep, idem: 
         if line is None:
             raise CreditLineNonexistent(body.line_id)
         caller.must_be(line.obligor, "obligor of the credit line", line_id=body.line_id)
-        # A fingerprint already in use is refused by the check before sending (the contract's
-        # ReceivableDuplicateDocument, 409): no separate look-up needed.
+        # A fingerprint this obligor already uses for a live receivable is refused by the check
+        # before sending (the contract's ReceivableDuplicateDocument, per obligor, 409): no
+        # separate look-up needed, and none could be right across obligors.
         document = bytes.fromhex(body.document_hash[2:])
         issued = gateway.ledger.issue(caller.account, body.supplier, line_id=body.line_id, currency=line.currency,
                                       face_value=body.face_value, maturity=body.maturity, document_hash=document)
