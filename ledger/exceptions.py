@@ -337,7 +337,7 @@ class ReceivableZeroRepayment(ReceivableError):
 
 
 class ReceivableNotYetOverdue(ReceivableError):
-    """Maturity plus the grace period has not passed yet."""
+    """Maturity plus the grace period (plus the time paused since issue) has not passed yet."""
 
     fields = ("receivableId", "overdueAt", "timestamp")
 

@@ -158,6 +158,7 @@ class Rec:
     state: ReceivableState = ReceivableState.PENDING
     repaid: int = 0
     claimed: int = 0
+    paused_at_issue: int = 0  # the pause clock at issue: grace runs only while unpaused
 
 
 @dataclass
@@ -260,6 +261,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             self.token_approvals: dict[int, tuple[str, int]] = {}  # token -> (operator, epoch)
             self.allowances: dict[tuple[int, str], tuple[int, int]] = {}  # (token, operator) -> (value, epoch)
             self.operators: set[tuple[str, str]] = set()  # (holder, operator)
+            self.paused_time = led.paused_time()  # the pause clock, read at each unpause
             for face in faces:  # a few accepted receivables to start from
                 line_id = self._pick(data, self.lines, "line")
                 self._issue(line_id, face, 20, by_address[self.lines[line_id].obligor], p.tier1, True)
@@ -335,6 +337,10 @@ def test_every_operation_keeps_the_ledger_consistent(world):
         def _near(self, moment: int) -> bool:
             return abs(self._now() - moment) < MARGIN
 
+        def _overdue_at(self, r: Rec) -> int:
+            """Maturity + grace + the time paused since issue (a pause never shortens the grace)."""
+            return r.maturity + self.lines[r.line].grace + self.paused_time - r.paused_at_issue
+
         def _counted(self, asset_id: int, now: int) -> tuple[int, int]:
             live = [(v, u) for v, u in self.assets[asset_id].appraisals if u > now]
             if not live:
@@ -396,11 +402,29 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                     self._refused(EnforcedPause, led.transfer, by_address[t.holder], token, p.tier2)
                     self._refused(EnforcedPause, led.claim, by_address[t.holder], token)
                     self._refused(EnforcedPause, led.mark_overdue, p.outsider, t.rid)
-                    self._refused(EnforcedPause, led.repay, p.core, t.rid, 1, approve=False)
+                    # Paying a debt down goes on (the pause policy: an obligor can always cure).
+                    self.repay(data, data.draw(st.floats(0.0, 1.1), label="share"), p.core, True, rid=t.rid)
                 self._refused(EnforcedPause, led.issue, p.core, p.tier1, line_id=w.line_id, currency=w.cash,
                               face_value=1, maturity=self._now() + 30 * DAY, document_hash=os.urandom(32))
+                # One pause for every contract: Factoring and the registry stop too, first thing.
+                offer_id = self._pick(data, self.offers, "offer")
+                if offer_id is not None:
+                    o = self.offers[offer_id]
+                    self._refused(EnforcedPause, led.cancel_offer, by_address[o.seller], offer_id)
+                    self._refused(EnforcedPause, led.accept_offer, p.bank, offer_id, approve=False)
+                    self._refused(EnforcedPause, led.exercise_recourse, p.bank, offer_id)
+                    self._refused(EnforcedPause, led.pay_recourse, by_address[o.seller], offer_id, approve=False)
+                asset_id = self._pick(data, self.assets, "asset")
+                if asset_id is not None:
+                    self._refused(EnforcedPause, led.pledge, by_address[self.assets[asset_id].owner], asset_id,
+                                  w.line_id)
+                    self._refused(EnforcedPause, led.release, p.bank, asset_id)
+                    self._refused(EnforcedPause, led.foreclose, p.bank, asset_id, 1)
+                if data.draw(st.booleans(), label="time passes while paused"):
+                    w.advance(data.draw(st.integers(1, 3 * DAY), label="paused for"))
             finally:
                 led.unpause(p.operator)
+                self.paused_time = led.paused_time()
 
         # -- credit lines --------------------------------------------------------------------
         @precondition(lambda self: self.started and len(self.lines) < 4)
@@ -643,7 +667,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             assert drawn.args["used"] <= true_effective_limit(led, line_id, issued.receipt.block_number)
             rid, token = issued.receivable_id, issued.token_id
             assert rid not in self.receivables and token not in self.tokens
-            self.receivables[rid] = Rec(obligor.address, supplier.address, line_id, face, now + days * DAY, doc, token)
+            self.receivables[rid] = Rec(obligor.address, supplier.address, line_id, face, now + days * DAY, doc, token,
+                                        paused_at_issue=self.paused_time)
             self.tokens[token] = Tok(supplier.address, rid, VoucherStatus.PENDING, face)
             if accept:
                 self.accept_receivable(rid, supplier)
@@ -1071,7 +1096,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
         def mark_overdue(self, data, actor, rid=None):
             rid = rid or self._pick(data, self.receivables, "receivable")
             r = self.receivables[rid]
-            due_at = r.maturity + self.lines[r.line].grace
+            due_at = self._overdue_at(r)
             if r.state in (ReceivableState.OVERDUE, ReceivableState.DEFAULTED):
                 led.mark_overdue(actor, rid)  # idempotent: nothing changes
             elif r.state != ReceivableState.ACTIVE:
@@ -1083,7 +1108,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 except ReceivableNotYetOverdue:
                     pass
             elif self._now() < due_at:
-                self._refused(ReceivableNotYetOverdue, led.mark_overdue, actor, rid)
+                error = self._refused(ReceivableNotYetOverdue, led.mark_overdue, actor, rid)
+                assert error.overdue_at == due_at == led.overdue_at(rid)
             else:
                 led.mark_overdue(actor, rid)
                 r.state = ReceivableState.OVERDUE
@@ -1148,7 +1174,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             free = [a for a, asset in self.assets.items() if asset.listed and not asset.pledge]
             if free and data.draw(st.booleans(), label="pledge an asset to its line first"):
                 self.pledge(data, p.outsider, True, asset_id=self._pick(data, free, "asset"), line_id=r.line)
-            due_at = r.maturity + self.lines[r.line].grace
+            due_at = self._overdue_at(r)
             if self._now() < due_at + MARGIN:
                 w.advance(due_at + MARGIN - self._now() + late)
             self.mark_overdue(data, p.outsider, rid=rid)

@@ -1,4 +1,5 @@
-"""The platform switch: pause and unpause every voucher and receivable state change (operator)."""
+"""The platform switch: pause and unpause the ledger (operator); what stops and what goes on is the
+one pause policy of docs/contracts.md (value stops moving, repayments go on)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ router = APIRouter(prefix="/platform", tags=["platform"])
 
 @router.post("/pause", response_model=None, responses=written())
 def pause(gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
-    """Pause the voucher contract (operator): nothing moves until unpaused."""
+    """Pause the ledger (operator): no value moves until unpaused; repayments go on (docs/contracts.md)."""
     return gateway.write(gateway.operator_party, idem,
                          lambda: Outcome({"paused": True}, gateway.ledger.pause(gateway.operator)))
 

@@ -98,7 +98,8 @@ def repay(receivable_id: Id, body: Repayment, caller: WriterDep, gateway: Gatewa
 
 @router.post("/{receivable_id}/mark-overdue", response_model=None, responses=written())
 def mark_overdue(receivable_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
-    """Mark the receivable Overdue (any member, once maturity plus the grace period has passed)."""
+    """Mark the receivable Overdue (any member, once maturity plus the grace period, plus any time the
+    ledger spent paused since issue, has passed)."""
 
     def act() -> Outcome:
         _receivable(gateway, receivable_id)
