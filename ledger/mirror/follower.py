@@ -6,17 +6,21 @@ How it stays exact:
   with the event log rows (unique on chain id, block hash, log index) and the cursor (the last
   applied block's number and hash). A crash anywhere loses the whole transaction or none of it;
   a restart resumes after the cursor.
-* Reorgs. Blocks within `window` of the head are applied with their headers: each block's hash
-  and parent hash are kept (mirror_block), and each row change is journaled with the row's
-  previous image (mirror_journal). Before going on, the mirror checks that the next block's
-  parent is the cursor and that the cursor is still canonical; if not, it finds the newest kept
-  block still on the canonical chain, undoes everything after it from the journal, and goes on
-  from there. The node's `removed` flag is not trusted (Anvil long reported it wrongly).
-  A reorg deeper than the window, or a head that went back past it, halts the mirror with
-  status "halted" and a message: nothing is guessed.
+* Reorgs. A reorg that replaces up to `window` blocks is undone. The newest `window` blocks are
+  applied with their headers: each block's hash and parent hash are kept (mirror_block), and each
+  row change is journaled with the row's previous image (mirror_journal). Before going on, the
+  mirror checks that the next block's parent is the cursor and that the cursor is still
+  canonical; if not, it finds the newest block still on the canonical chain that can be rolled
+  back to (a kept block, or the parent of the oldest, which is the common ancestor of a reorg
+  exactly `window` deep), undoes everything after it from the journal, and goes on from there.
+  The node's `removed` flag is not trusted (Anvil long reported it wrongly). A reorg deeper than
+  the window, a head that went back past it, or a reorg that reaches a block applied without a
+  journal (catch-up blocks, which a head that moved back can bring within the window again)
+  halts the mirror with status "halted" and a message saying which: nothing is guessed.
 * Catch-up. Blocks older than the window are final here: they are fetched in pages of up to
   `max_page` blocks, one eth_getLogs for all our contracts per page; a provider's range or size
-  error halves the page, and each success doubles it again up to `max_page`.
+  error halves the page, and each success doubles it again up to `max_page`. They carry no
+  journal (it would double the writes of a catch-up), so they can never be undone.
 * Coverage. The cursor records the contracts followed since the start block; a database that
   did not follow one the mirror follows now never fetched its events, and halts until rebuilt.
 """
@@ -396,24 +400,48 @@ class Mirror:
     # -- reorgs --------------------------------------------------------------------------------
 
     def _reorg(self, head: Header) -> None:
-        """Roll back to the newest kept block still canonical, or halt if there is none."""
+        """Roll back to the newest block still canonical that can be rolled back to, or halt.
+
+        A block can be rolled back to when every block applied after it was journaled. Each kept
+        header (mirror_block) is a journaled block, so those are the kept blocks from the cursor
+        down to the first gap, and the parent of the oldest of them (its hash is that block's
+        parent hash): so a reorg exactly `window` deep, whose common ancestor is the block just
+        below the window, is undone. Below a gap lie blocks applied without a journal (catch-up)
+        or whose journal left the window of an earlier, higher head; a head that moved back can
+        bring them within the window again, and a reorg that reaches them halts the mirror.
+        """
         cursor = self._cursor
         with self.engine.connect() as conn:
-            kept = {r.number: r.hash for r in conn.execute(select(MirrorBlock.number, MirrorBlock.hash))}
-        kept.setdefault(cursor.number, cursor.hash)
-        candidates = sorted((n for n in kept if n <= head.number), reverse=True)
+            kept = {r.number: (r.hash, r.parent_hash)
+                    for r in conn.execute(select(MirrorBlock.number, MirrorBlock.hash, MirrorBlock.parent_hash))}
+        known: dict[int, str] = {}  # block number -> hash, for every block that can be rolled back to
+        lowest = cursor.number + 1  # the oldest block of the journaled run ending at the cursor
+        while lowest - 1 in kept:
+            lowest -= 1
+            known[lowest] = kept[lowest][0]
+        known[lowest - 1] = kept[lowest][1] if lowest in kept else cursor.hash
+        candidates = sorted((n for n in known if n <= head.number), reverse=True)
         canonical = self.rpc.headers(candidates) if candidates else {}
-        ancestor = next((n for n in candidates if canonical[n] is not None and canonical[n].hash == kept[n]), None)
-        if ancestor is None:
-            lowest = min(kept)
-            if head.number < lowest:
-                why = f"the head went back to block {head.number}, below the oldest block kept ({lowest})"
-            else:
-                why = f"no block kept since {lowest} is still on the canonical chain"
-            self._halt(f"reorg deeper than the window of {self.window} blocks at block {cursor.number}: {why}; "
-                       "rebuild the mirror (ledger.mirror --rebuild)")
-        log.warning("mirror: reorg: rolling back from block %d to %d", cursor.number, ancestor)
-        self._rollback(BlockRef(ancestor, kept[ancestor]))
+        ancestor = next((n for n in candidates if canonical[n] is not None and canonical[n].hash == known[n]), None)
+        if ancestor is not None:
+            log.warning("mirror: reorg: rolling back from block %d to %d", cursor.number, ancestor)
+            self._rollback(BlockRef(ancestor, known[ancestor]))
+            return
+        oldest = lowest - 1  # the oldest block that could be rolled back to
+        if cursor.number - oldest < self.window and oldest >= self.deployment.start_block:
+            # Blocks below `oldest` were applied, within the window, but cannot be undone.
+            self._halt(
+                f"a reorg at block {cursor.number} reaches below block {oldest}, the oldest it can be rolled back "
+                f"to although the window is {self.window} blocks: blocks up to {oldest} were applied without an "
+                f"undo journal (while catching up) or beyond the window of an earlier, higher head, and block "
+                f"{oldest} is no longer on the canonical chain (the head is block {head.number}); rebuild the mirror "
+                "(ledger.mirror --rebuild)")
+        if head.number < oldest:
+            why = f"the head went back to block {head.number}, below the oldest block kept ({oldest})"
+        else:
+            why = f"no block kept since {oldest} is still on the canonical chain"
+        self._halt(f"reorg deeper than the window of {self.window} blocks at block {cursor.number}: {why}; "
+                   "rebuild the mirror (ledger.mirror --rebuild)")
 
     def _rollback(self, to: BlockRef) -> None:
         """Undo every change after block `to.number`, in one transaction."""
