@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import threading
+from collections.abc import Callable, Iterable
 
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
@@ -11,7 +13,14 @@ from .calls import FastFunctions
 from .chain import Chain
 from .compiler import compile_project
 from .deploy import Deployment
-from .exceptions import DeploymentError
+from .exceptions import (
+    ChainError,
+    DeploymentError,
+    ERC20InsufficientAllowance,
+    ERC20InsufficientBalance,
+    SafeERC20FailedOperation,
+    UnknownRevert,
+)
 from .types import (
     Appraisal,
     Appraised,
@@ -40,6 +49,16 @@ from .types import (
 )
 
 Address = str
+
+log = logging.getLogger("ledger.client")
+
+#: How often a payment approves again when the amount it pulls rose between the approval and the
+#: payment's check (a price that rose at a day boundary); nothing is sent for the payment then.
+PAYMENT_ATTEMPTS = 3
+#: An acceptance approves the price it pays if mined up to this many seconds after the latest
+#: block: a price that steps up at a day boundary between the check and the block does not
+#: revert the acceptance (a mined failure); what it did not pull is reset to 0.
+PRICE_HEADROOM = 300
 
 
 def _address(party: LocalAccount | Address) -> Address:
@@ -89,6 +108,9 @@ class Ledger:
                 address=deployment.data_assets, abi=artifacts["DataAssetRegistry"].abi)
             chain.register("DataAssetRegistry", self.data_assets)
         self._currencies: dict[str, Contract] = {}
+        #: One lock per (payer, currency, spender): a payment's approve and pull run alone.
+        self._payment_locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._payment_locks_lock = threading.Lock()
         for contract in (self.voucher, self.credit_lines, self.factoring, self.data_assets):
             if contract is not None:
                 contract.functions = FastFunctions(contract)
@@ -119,6 +141,89 @@ class Ledger:
     def approve_cash(self, owner: LocalAccount, currency: Address, spender: Address, amount: int) -> Receipt:
         """Let `spender` (the voucher contract for repayments, Factoring for purchases) pull cash."""
         return self.chain.transact(owner, self.currency(currency).functions.approve(spender, amount))
+
+    def cash_allowance(self, currency: Address, owner: LocalAccount | Address, spender: Address) -> int:
+        """What `spender` may still pull from `owner` (ERC-20 allowance)."""
+        return self._call(self.currency(currency).functions.allowance(_address(owner), spender))
+
+    def _payment_lock(self, payer: Address, currency: Address, spender: Address) -> threading.Lock:
+        with self._payment_locks_lock:
+            return self._payment_locks.setdefault((payer, currency.lower(), spender.lower()), threading.Lock())
+
+    def _pay(self, payer: LocalAccount, currency: Address, spender: Address, fn, needed: Callable[[], int],
+             headroom: Callable[[int], int] | None = None) -> Receipt:
+        """Send `fn`, a call of `payer` whose contract pulls `currency` from it into `spender`
+        last (checks, effects, then the pull), with an allowance of exactly what it pulls.
+
+        1. The call is run first (eth_call) with the allowance as it is. A revert other than the
+           currency's allowance error is a refusal: raised, nothing sent, no allowance changed.
+           ERC20InsufficientAllowance means every other check passed: its `needed` is what the
+           call pulls at the latest block (the price, for an acceptance). A currency that does
+           not say so (a string revert, SafeERC20FailedOperation) counts as short of allowance
+           only while the allowance is below `needed()`.
+        2. A payer with less than that is refused (ERC20InsufficientBalance) before anything is
+           sent: the allowance error hides the balance error, as OpenZeppelin checks it first.
+        3. approve(spender, exactly that amount, or `headroom(amount)`: what it pulls if mined a
+           little later), then the call. Should the amount have risen
+           meanwhile (a price at a day boundary), the call's own check before sending fails
+           with ERC20InsufficientAllowance: approve the new amount and send again, up to
+           PAYMENT_ATTEMPTS times.
+        4. Whatever allowance is left (the call refused after the approval, or pulled less) is
+           set back to 0: after a payment the allowance is 0.
+
+        The approval is a fixed amount, not "current + needed", so a write the gateway resumes
+        after a crash asks for the same transactions again (gateway.idempotency). Approve and
+        pay of one (payer, currency, spender) run one at a time in this process, so concurrent
+        payments do not overwrite each other's approval. An allowance to the voucher contract
+        or to Factoring can only ever be spent by the payer's own calls to them (they pull from
+        the caller, never from an argument), so setting it is this method's to do.
+
+        Raises:
+            The call's refusal (a ContractError), ERC20InsufficientBalance, or ChainError.
+        """
+        token = self.currency(currency)
+        with self._payment_lock(payer.address, currency, spender):
+            amount = None
+            try:
+                with self.chain.errors.translating():
+                    fn.call({"from": payer.address})
+            except ERC20InsufficientAllowance as error:
+                amount = error.needed
+            except (UnknownRevert, SafeERC20FailedOperation):
+                amount = needed()
+                if self.cash_allowance(currency, payer, spender) >= amount:
+                    raise  # not the allowance: a refusal the currency did not explain
+            if amount is None:
+                amount = needed()  # it passed on an allowance already standing
+            if amount == 0:  # nothing to pull (recourse the claims already covered)
+                return self.chain.transact(payer, fn)
+            balance = self.cash_balance(currency, payer)
+            if balance < amount:
+                raise ERC20InsufficientBalance(payer.address, balance, amount)
+            if headroom is not None:
+                amount = headroom(amount)
+            try:
+                for attempt in range(PAYMENT_ATTEMPTS):
+                    self.chain.transact(payer, token.functions.approve(spender, amount))
+                    try:
+                        return self.chain.transact(payer, fn)
+                    except ERC20InsufficientAllowance as error:
+                        if error.tx_hash is not None or attempt == PAYMENT_ATTEMPTS - 1 or error.needed <= amount:
+                            raise
+                        log.info("payment by %s now pulls %d, not %d: approving again", payer.address,
+                                 error.needed, amount)
+                        amount = error.needed
+            finally:
+                self._reset_allowance(payer, token, spender)
+        raise AssertionError("unreachable")
+
+    def _reset_allowance(self, payer: LocalAccount, token: Contract, spender: Address) -> None:
+        """Set what is left of a payment's approval back to 0 (nothing when nothing is left)."""
+        try:
+            if self._call(token.functions.allowance(payer.address, spender)):
+                self.chain.transact(payer, token.functions.approve(spender, 0))
+        except ChainError as error:  # the node is away: the caller sees the payment's own outcome
+            log.warning("could not set the allowance of %s to %s back to 0: %s", payer.address, spender, error)
 
     # -- membership ------------------------------------------------------------------------------
 
@@ -394,11 +499,17 @@ class Ledger:
     # -- settlement ------------------------------------------------------------------------------
 
     def repay(self, obligor: LocalAccount, receivable_id: int, amount: int, *, approve: bool = True) -> Receipt:
-        """Repay `amount` into the receivable (its obligor), approving the pull first unless told not to."""
-        if approve:
-            currency = self.receivable(receivable_id).currency
-            self.approve_cash(obligor, currency, self.voucher.address, amount)
-        return self.chain.transact(obligor, self.voucher.functions.repay(receivable_id, amount))
+        """Repay `amount` into the receivable (its obligor).
+
+        With `approve` (the default) the repayment is checked first and a refusal sends nothing;
+        the voucher contract is approved exactly `amount` just before, and the allowance is 0
+        after (see _pay). Without it, the caller's own allowance is used.
+        """
+        fn = self.voucher.functions.repay(receivable_id, amount)
+        if not approve:
+            return self.chain.transact(obligor, fn)
+        currency = self.receivable(receivable_id).currency
+        return self._pay(obligor, currency, self.voucher.address, fn, lambda: amount)
 
     def claim(self, holder: LocalAccount, token_id: int) -> Claimed:
         """Pay the voucher's holder its share of what has been repaid so far."""
@@ -438,15 +549,36 @@ class Ledger:
     def accept_offer(self, financier: LocalAccount, offer_id: int, *, approve: bool = True) -> Factored:
         """Buy the offered voucher: it moves to `financier` and the price to the seller, atomically.
 
-        The approval covers the offered value, the most the price can be: the price rises as
-        maturity nears, so a quote taken now may be too low once the transaction is mined.
+        With `approve` (the default) the acceptance is checked first and a refusal sends nothing;
+        Factoring is approved exactly the price at the latest block (again, should it rise at a
+        day boundary before the acceptance is sent), and the allowance is 0 after (see _pay).
         """
+        fn = self.factoring.functions.accept(offer_id)
         if approve:
             offer = self.offer_of(offer_id)
             currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
-            self.approve_cash(financier, currency, self.factoring.address, offer.value)
-        receipt = self.chain.transact(financier, self.factoring.functions.accept(offer_id))
+            receipt = self._pay(financier, currency, self.factoring.address, fn, lambda: self.quote(offer_id),
+                                lambda price: self._price_soon(offer_id, price))
+        else:
+            receipt = self.chain.transact(financier, fn)
         return Factored(offer_id, receipt.named("Factored")[0].args["price"], receipt)
+
+    def _price_soon(self, offer_id: int, price: int) -> int:
+        """What accepting the offer pays if mined PRICE_HEADROOM seconds after the latest block,
+        given `price`, what it pays at the latest block (the price steps up at day boundaries).
+
+        The price is a discount of a base (the offered value; of what is unpaid of it, where the
+        contract prices the unpaid value): the base that gives `price` at the latest block is
+        priced later on. Should neither give it, `price` itself.
+        """
+        offer = self.offer_of(offer_id)
+        held = self.voucher_of(offer.token_id)
+        maturity = self.receivable(held.receivable_id).maturity
+        now = self.chain.w3.eth.get_block("latest")["timestamp"]
+        for base in dict.fromkeys((offer.value, held.value - held.paid)):
+            if self.price_of(base, offer.rate_bps, maturity, now) == price:
+                return max(price, self.price_of(base, offer.rate_bps, maturity, now + PRICE_HEADROOM))
+        return price
 
     def quote(self, offer_id: int) -> int:
         """The price accepting the offer would pay now."""
@@ -468,9 +600,10 @@ class Ledger:
         return self._call(self.factoring.functions.recourseDue(offer_id))
 
     def pay_recourse(self, seller: LocalAccount, offer_id: int, *, approve: bool = True) -> Receipt:
-        """Pay what recourse asks and take the voucher back."""
-        if approve:
-            offer = self.offer_of(offer_id)
-            currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
-            self.approve_cash(seller, currency, self.factoring.address, self.recourse_due(offer_id))
-        return self.chain.transact(seller, self.factoring.functions.payRecourse(offer_id))
+        """Pay what recourse asks and take the voucher back (approving exactly that: see _pay)."""
+        fn = self.factoring.functions.payRecourse(offer_id)
+        if not approve:
+            return self.chain.transact(seller, fn)
+        offer = self.offer_of(offer_id)
+        currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
+        return self._pay(seller, currency, self.factoring.address, fn, lambda: self.recourse_due(offer_id))
