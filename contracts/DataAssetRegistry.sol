@@ -11,7 +11,8 @@ import {IReceivableVoucher} from "./interfaces/IReceivableVoucher.sol";
 
 /**
  * @title DataAssetRegistry
- * @notice Data assets: registration, appraisal, exchange listing, pledge, release, foreclosure.
+ * @notice Data assets: registration, appraisal, exchange listing, pledge, release, foreclosure
+ * against the pledgee's defaulted exposure, and return of the asset on full repayment.
  * @dev Every loop is bounded by a constant: an asset keeps MAX_LIVE_APPRAISALS appraisal slots
  * and a line MAX_PLEDGES_PER_LINE pledged assets. Whenever what a line's collateral counts
  * changes, the line is recounted here and pushed into CreditLines (one word: the summed counted
@@ -21,9 +22,12 @@ contract DataAssetRegistry is IDataAssetRegistry {
     bytes32 public constant FINANCIER_ROLE = keccak256("FINANCIER_ROLE");
     bytes32 public constant APPRAISER_ROLE = keccak256("APPRAISER_ROLE");
     bytes32 public constant EXCHANGE_ROLE = keccak256("EXCHANGE_ROLE");
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
 
     uint256 public constant MAX_LIVE_APPRAISALS = 4;
     uint256 public constant MAX_PLEDGES_PER_LINE = 16;
+    /// @notice The longest an appraisal may stand: a year, an audit cycle.
+    uint256 public constant MAX_APPRAISAL_TERM = 365 days;
 
     /// @notice The voucher contract: the membership registry and the receivables.
     IReceivableVoucher public immutable voucher;
@@ -36,6 +40,8 @@ contract DataAssetRegistry is IDataAssetRegistry {
     mapping(bytes32 contentHash => uint256 assetId) private _byContent;
     mapping(uint256 pledgeId => Pledge) private _pledges;
     mapping(uint256 lineId => uint256[]) private _lineAssets;
+    mapping(uint256 receivableId => uint256) private _recovered;
+    mapping(uint256 assetId => uint256 pledgeId) private _heldUnder;
 
     constructor(IReceivableVoucher voucher_, ICreditLines creditLines_) {
         voucher = voucher_;
@@ -70,17 +76,28 @@ contract DataAssetRegistry is IDataAssetRegistry {
         Asset storage a = _existing(assetId);
         _requireRole(APPRAISER_ROLE, msg.sender);
         if (a.owner == msg.sender) revert DataAssetSelfAppraisal(assetId, msg.sender);
-        if (value == 0 || value > type(uint96).max || validUntil <= block.timestamp || validUntil > type(uint40).max) {
+        if (value == 0 || value > type(uint96).max || validUntil <= block.timestamp) {
             revert DataAssetInvalidAppraisal(value, validUntil, block.timestamp);
         }
+        if (validUntil > block.timestamp + MAX_APPRAISAL_TERM) {
+            revert DataAssetAppraisalTooLong(validUntil, block.timestamp + MAX_APPRAISAL_TERM);
+        }
         Appraisal[MAX_LIVE_APPRAISALS] storage slots = _appraisals[assetId];
+        // The caller's own live appraisal is replaced in its slot; otherwise the first slot that
+        // holds nothing live. Slots fill in order, so a never-used one ends the search.
         slot = MAX_LIVE_APPRAISALS;
+        uint256 free = MAX_LIVE_APPRAISALS;
         for (uint256 i = 0; i < MAX_LIVE_APPRAISALS; ++i) {
+            address appraiser = slots[i].appraiser;
             if (slots[i].validUntil <= block.timestamp) {
+                if (free == MAX_LIVE_APPRAISALS) free = i;
+                if (appraiser == address(0)) break;
+            } else if (appraiser == msg.sender) {
                 slot = i;
                 break;
             }
         }
+        if (slot == MAX_LIVE_APPRAISALS) slot = free;
         if (slot == MAX_LIVE_APPRAISALS) revert DataAssetTooManyAppraisals(assetId, MAX_LIVE_APPRAISALS);
         slots[slot] = Appraisal({
             appraiser: msg.sender,
@@ -90,9 +107,40 @@ contract DataAssetRegistry is IDataAssetRegistry {
             reportHash: reportHash
         });
         emit DataAssetAppraised(assetId, msg.sender, slot, reportHash, value, validUntil);
-        // A lower appraisal of a pledged asset lowers its line at once.
-        uint256 pledgeId = a.pledgeId;
-        if (pledgeId != 0) _pushLine(_pledges[pledgeId].lineId, false);
+        // A lower appraisal (or a replacement) of a pledged asset recounts its line at once.
+        _pushIfPledged(a);
+    }
+
+    /// @inheritdoc IDataAssetRegistry
+    function withdrawAppraisal(uint256 assetId) external returns (uint256 slot) {
+        Asset storage a = _existing(assetId);
+        Appraisal[MAX_LIVE_APPRAISALS] storage slots = _appraisals[assetId];
+        for (slot = 0; slot < MAX_LIVE_APPRAISALS; ++slot) {
+            if (slots[slot].appraiser == msg.sender && slots[slot].validUntil > block.timestamp) break;
+        }
+        if (slot == MAX_LIVE_APPRAISALS) revert DataAssetNoLiveAppraisal(assetId, msg.sender);
+        slots[slot].validUntil = 0;
+        emit DataAssetAppraisalWithdrawn(assetId, msg.sender, slot);
+        _pushIfPledged(a);
+    }
+
+    /// @inheritdoc IDataAssetRegistry
+    function strikeAppraisals(uint256 assetId, address appraiser) external {
+        Asset storage a = _existing(assetId);
+        _requireRole(OPERATOR_ROLE, msg.sender);
+        if (IAccessControl(address(voucher)).hasRole(APPRAISER_ROLE, appraiser)) {
+            revert DataAssetAppraiserNotExpelled(appraiser);
+        }
+        Appraisal[MAX_LIVE_APPRAISALS] storage slots = _appraisals[assetId];
+        bool struck = false;
+        for (uint256 i = 0; i < MAX_LIVE_APPRAISALS; ++i) {
+            if (slots[i].appraiser != appraiser || slots[i].validUntil == 0) continue;
+            slots[i].validUntil = 0;
+            struck = true;
+            emit DataAssetAppraisalStruck(assetId, appraiser, i, msg.sender);
+        }
+        if (!struck) revert DataAssetNoLiveAppraisal(assetId, appraiser);
+        _pushIfPledged(a);
     }
 
     /// @inheritdoc IDataAssetRegistry
@@ -117,6 +165,8 @@ contract DataAssetRegistry is IDataAssetRegistry {
         if (value == 0) revert DataAssetNotAppraised(assetId, block.timestamp);
         uint256 active = a.pledgeId;
         if (active != 0) revert DataAssetAlreadyPledged(assetId, active, _pledges[active].financier);
+        uint256 held = _heldUnder[assetId];
+        if (held != 0) revert DataAssetHeldInForeclosure(assetId, held, _pledges[held].receivableId);
         address financier = creditLines.lineOf(lineId).financier; // reverts for an unknown line
         _requireRole(FINANCIER_ROLE, financier);
         uint256[] storage assets = _lineAssets[lineId];
@@ -128,6 +178,8 @@ contract DataAssetRegistry is IDataAssetRegistry {
             lineId: uint48(lineId),
             state: PledgeState.Active,
             index: uint8(assets.length),
+            receivableId: 0,
+            recovered: 0,
             owner: msg.sender,
             financier: financier,
             pledgedAt: uint40(block.timestamp),
@@ -150,20 +202,56 @@ contract DataAssetRegistry is IDataAssetRegistry {
     }
 
     /// @inheritdoc IDataAssetRegistry
-    function foreclose(uint256 assetId, uint256 receivableId) external {
+    function foreclose(uint256 assetId, uint256 tokenId) external returns (uint256 recovered) {
         _requireNotPaused();
         (Pledge storage p, uint256 pledgeId) = _activePledge(assetId);
+        IReceivableVoucher.Voucher memory v = voucher.voucherOf(tokenId);
+        if (v.holder != msg.sender) revert DataAssetNotVoucherHolder(tokenId, v.holder, msg.sender);
+        uint256 receivableId = v.receivableId;
         IReceivableVoucher.Receivable memory r = voucher.receivableOf(receivableId);
         if (r.lineId != p.lineId) revert DataAssetReceivableLineMismatch(receivableId, r.lineId, p.lineId);
         if (r.state != IReceivableVoucher.ReceivableState.Defaulted) {
             revert DataAssetReceivableNotDefaulted(receivableId, uint8(r.state));
         }
+        // What the pledgee bears: neither paid out nor repaid and waiting to be claimed.
+        uint256 exposure = v.value - v.paid - voucher.claimable(tokenId);
+        uint256 already = _recovered[receivableId];
+        if (exposure <= already) revert DataAssetExposureCovered(receivableId, tokenId, exposure, already);
+        (uint256 value,) = _counted(assetId);
+        if (value == 0) revert DataAssetNotAppraised(assetId, block.timestamp);
+        recovered = exposure - already;
+        if (value < recovered) recovered = value;
+        _recovered[receivableId] = already + recovered;
+        p.receivableId = uint48(receivableId);
+        p.recovered = uint96(recovered);
+        _heldUnder[assetId] = pledgeId;
+
         Asset storage a = _assets[assetId];
         address previousOwner = a.owner;
         uint256 lineId = _end(p, assetId, PledgeState.Foreclosed);
         a.owner = msg.sender;
-        emit DataAssetForeclosed(assetId, pledgeId, msg.sender, previousOwner, receivableId);
+        emit DataAssetForeclosed(assetId, pledgeId, msg.sender, previousOwner, receivableId, tokenId, value, recovered);
         _pushLine(lineId, false);
+    }
+
+    /// @inheritdoc IDataAssetRegistry
+    function redeem(uint256 assetId) external {
+        _existing(assetId);
+        uint256 pledgeId = _heldUnder[assetId];
+        if (pledgeId == 0) revert DataAssetNotForeclosed(assetId);
+        Pledge storage p = _pledges[pledgeId];
+        uint256 receivableId = p.receivableId;
+        IReceivableVoucher.ReceivableState state = voucher.receivableOf(receivableId).state;
+        if (state != IReceivableVoucher.ReceivableState.Settled) {
+            revert DataAssetReceivableNotSettled(receivableId, uint8(state));
+        }
+        uint256 recovered = p.recovered;
+        _recovered[receivableId] -= recovered;
+        delete _heldUnder[assetId];
+        p.state = PledgeState.Returned;
+        address owner = p.owner;
+        _assets[assetId].owner = owner;
+        emit DataAssetReturned(assetId, pledgeId, owner, receivableId, recovered);
     }
 
     /// @inheritdoc IDataAssetRegistry
@@ -200,6 +288,16 @@ contract DataAssetRegistry is IDataAssetRegistry {
     function countedValue(uint256 assetId) external view returns (uint256 value, uint256 validUntil) {
         _existing(assetId);
         return _counted(assetId);
+    }
+
+    /// @inheritdoc IDataAssetRegistry
+    function recoveredOf(uint256 receivableId) external view returns (uint256) {
+        return _recovered[receivableId];
+    }
+
+    /// @inheritdoc IDataAssetRegistry
+    function heldUnder(uint256 assetId) external view returns (uint256) {
+        return _heldUnder[assetId];
     }
 
     /// @inheritdoc IDataAssetRegistry
@@ -251,6 +349,12 @@ contract DataAssetRegistry is IDataAssetRegistry {
                 validUntil = until;
             }
         }
+    }
+
+    /// @dev Recount the line of the asset's active pledge, if it has one.
+    function _pushIfPledged(Asset storage a) private {
+        uint256 pledgeId = a.pledgeId;
+        if (pledgeId != 0) _pushLine(_pledges[pledgeId].lineId, false);
     }
 
     /// @dev Recount the line's pledged assets and push the sum and earliest expiry to CreditLines.

@@ -112,13 +112,14 @@ class ChainUnavailable(ApiError):
 
 
 _FORBIDDEN = re.compile(r"(Unauthorized|NotMember|Not(Supplier|Obligor|Financier|Seller|Offeree|DealFinancier|Owner"
-                        r"|Pledgee)$|IncorrectHolder|SelfAppraisal)")
+                        r"|Pledgee|VoucherHolder)$|IncorrectHolder|SelfAppraisal)")
 _CONFLICT = re.compile(r"(Duplicate|Not(Pending|Active|Open|Overdue|Repayable|YetOverdue|Listed|Pledged|Appraised"
                        r"|Deal|Locked|Defaulted)$|Already|Expired|Insufficient|Overpayment|RecourseState|Pause"
                        r"|ValueChanged|VoucherNotHeld|LineFull|CollateralShortfall|NothingToClaim|Reentrant"
-                       r"|TooManyAppraisals|WithoutRecourse)")
+                       r"|TooManyAppraisals|WithoutRecourse|Not(Settled|Foreclosed|Expelled)$|ExposureCovered"
+                       r"|HeldInForeclosure|NoLiveAppraisal)")
 _INVALID = re.compile(r"(Invalid|Zero|SameToken|SlotMismatch|HolderMismatch|CurrencyMismatch|CurrencyDecimals"
-                      r"|SelfDeal|ObligorMismatch|UnknownRole|LineMismatch)")
+                      r"|SelfDeal|ObligorMismatch|UnknownRole|LineMismatch|TooLong)")
 
 
 def status_of(error: ContractError) -> int:

@@ -209,8 +209,15 @@ class PledgeCreate(Body):
 
 
 class ForecloseRequest(Body):
-    receivable_id: Id = Field(description="a Defaulted receivable of the pledge's credit line")
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"receivable_id": 4}]})
+    token_id: Id = Field(description="a voucher the pledgee holds of a Defaulted receivable of the pledge's credit "
+                                     "line: its unpaid value (value - paid - claimable) is the exposure foreclosed")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"token_id": 7}]})
+
+
+class StrikeRequest(Body):
+    appraiser: Address = Field(description="an account that no longer holds APPRAISER")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "appraiser": "0x90F79bf6EB2c4f870365E785982E1f101E93b906"}]})
 
 
 class RawTransaction(Body):
@@ -381,6 +388,20 @@ class PledgePublic(Out):
     ended_at: int | None
 
 
+class ForeclosurePublic(Out):
+    """The foreclosed pledge a data asset is held under until its receivable is repaid in full."""
+
+    pledge_id: int
+    line_id: int
+    owner: AddressOut = Field(description="who pledged it: the asset returns to it on full repayment")
+    financier: AddressOut = Field(description="the pledgee, which holds it now")
+    receivable_id: int = Field(description="the Defaulted receivable it was taken for")
+    token_id: int = Field(description="the pledgee's voucher whose unpaid value was the exposure")
+    value: Decimal = Field(description="the asset's counted value at foreclosure")
+    recovered: Decimal = Field(description="what it was credited against the receivable (at most the exposure left)")
+    foreclosed_at: int
+
+
 class DataAssetPublic(Out):
     asset_id: int
     owner: AddressOut
@@ -396,6 +417,7 @@ class DataAssetPublic(Out):
                                                "from the registry's countedValue view at that block")
     counted_until: int | None = Field(description="when the counted appraisal expires")
     pledge: PledgePublic | None = Field(description="its active pledge, or null")
+    foreclosure: ForeclosurePublic | None = Field(description="the foreclosure it is held under, or null")
     source: Literal["mirror"]
     block: BlockRef | None
 
@@ -474,9 +496,10 @@ def data_asset_listed(a: DataAsset) -> bool:
 
 
 def data_asset_json(a: DataAsset, appraisals: list[Appraisal], pledge: Pledge | None,
-                    counted: tuple[int, int]) -> dict[str, Any]:
-    """A data asset as the mirror has it (its appraisal slots in use, its active pledge), with the
-    counted value: the lowest unexpired appraisal and when it expires."""
+                    counted: tuple[int, int], foreclosure: Pledge | None = None) -> dict[str, Any]:
+    """A data asset as the mirror has it (its appraisal slots in use, its active pledge, the
+    foreclosed pledge it is held under until its receivable is repaid in full), with the counted
+    value: the lowest unexpired appraisal and when it expires."""
     listed = data_asset_listed(a)
     return {
         "asset_id": a.asset_id, "owner": a.owner, "registered_at": a.registered_at,
@@ -489,4 +512,9 @@ def data_asset_json(a: DataAsset, appraisals: list[Appraisal], pledge: Pledge | 
         "pledge": None if pledge is None else {
             "pledge_id": pledge.pledge_id, "line_id": pledge.line_id, "state": PledgeState(pledge.state).name,
             "financier": pledge.financier, "pledged_at": pledge.pledged_at, "ended_at": pledge.ended_at or None},
+        "foreclosure": None if foreclosure is None else {
+            "pledge_id": foreclosure.pledge_id, "line_id": foreclosure.line_id, "owner": foreclosure.owner,
+            "financier": foreclosure.financier, "receivable_id": foreclosure.receivable_id,
+            "token_id": foreclosure.token_id, "value": amount(foreclosure.foreclosed_value),
+            "recovered": amount(foreclosure.recovered), "foreclosed_at": foreclosure.ended_at},
     }

@@ -27,6 +27,8 @@ from .types import (
     AssetRegistered,
     Claimed,
     Collateral,
+    Foreclosed,
+    Struck,
     DataAsset,
     Pledge,
     PledgeState,
@@ -337,10 +339,37 @@ class Ledger:
     def appraise(
         self, appraiser: LocalAccount, asset_id: int, *, report_hash: bytes, value: int, valid_until: int,
     ) -> Appraised:
-        """Attest the asset's value until `valid_until` (APPRAISER); the lowest unexpired value counts."""
+        """Attest the asset's value until `valid_until` (APPRAISER); the lowest unexpired value counts.
+
+        An appraiser's new appraisal of an asset replaces its own live one (same slot).
+
+        Raises:
+            DataAssetAppraisalTooLong: `valid_until` is more than MAX_APPRAISAL_TERM from now.
+            DataAssetTooManyAppraisals: four other appraisers have live appraisals of it.
+            DataAssetInvalidAppraisal, DataAssetSelfAppraisal, AccessControlUnauthorizedAccount.
+        """
         fn = self._assets.functions.appraise(asset_id, bytes(report_hash), value, valid_until)
         receipt = self.chain.transact(appraiser, fn)
         return Appraised(receipt.named("DataAssetAppraised")[0].args["slot"], receipt)
+
+    def withdraw_appraisal(self, appraiser: LocalAccount, asset_id: int) -> Appraised:
+        """Withdraw `appraiser`'s live appraisal of the asset; returns the slot it held.
+
+        Raises:
+            DataAssetNoLiveAppraisal: it has no live appraisal of the asset.
+        """
+        receipt = self.chain.transact(appraiser, self._assets.functions.withdrawAppraisal(asset_id))
+        return Appraised(receipt.named("DataAssetAppraisalWithdrawn")[0].args["slot"], receipt)
+
+    def strike_appraisals(self, operator: LocalAccount, asset_id: int, appraiser: LocalAccount | Address) -> Struck:
+        """Strike the asset's appraisals by an expelled appraiser (OPERATOR); returns the slots struck.
+
+        Raises:
+            DataAssetAppraiserNotExpelled: `appraiser` still holds APPRAISER.
+            DataAssetNoLiveAppraisal: it has no appraisal of the asset to strike.
+        """
+        receipt = self.chain.transact(operator, self._assets.functions.strikeAppraisals(asset_id, _address(appraiser)))
+        return Struck(tuple(e.args["slot"] for e in receipt.named("DataAssetAppraisalStruck")), receipt)
 
     def list_data_asset(self, exchange: LocalAccount, asset_id: int, listing_id: bytes) -> Receipt:
         """Certify and list the asset as a product of `exchange` (EXCHANGE)."""
@@ -364,9 +393,36 @@ class Ledger:
         """
         return self.chain.transact(financier, self._assets.functions.release(asset_id))
 
-    def foreclose(self, financier: LocalAccount, asset_id: int, receivable_id: int) -> Receipt:
-        """Take the pledged asset on default of `receivable_id`, a receivable of the pledge's line."""
-        return self.chain.transact(financier, self._assets.functions.foreclose(asset_id, receivable_id))
+    def foreclose(self, financier: LocalAccount, asset_id: int, token_id: int) -> Foreclosed:
+        """Take the pledged asset (its pledgee) against the unpaid value of voucher `token_id`,
+        which the pledgee holds, of a Defaulted receivable of the pledge's line.
+
+        The asset is credited its counted value, at most the exposure (value − paid − claimable
+        of the voucher) less what earlier foreclosures against the receivable were credited.
+
+        Raises:
+            DataAssetNotVoucherHolder, DataAssetReceivableLineMismatch, DataAssetReceivableNotDefaulted,
+            DataAssetExposureCovered, DataAssetNotAppraised, DataAssetNotPledgee, DataAssetNotPledged.
+        """
+        receipt = self.chain.transact(financier, self._assets.functions.foreclose(asset_id, token_id))
+        a = receipt.named("DataAssetForeclosed")[0].args
+        return Foreclosed(a["pledgeId"], a["receivableId"], a["value"], a["recovered"], receipt)
+
+    def redeem_data_asset(self, anyone: LocalAccount, asset_id: int) -> Receipt:
+        """Return a foreclosed asset to the owner that pledged it, once its receivable is Settled.
+
+        Raises:
+            DataAssetNotForeclosed, DataAssetReceivableNotSettled.
+        """
+        return self.chain.transact(anyone, self._assets.functions.redeem(asset_id))
+
+    def recovered(self, receivable_id: int, *, block: int | str = "latest") -> int:
+        """What the assets held in foreclosure against the receivable were credited."""
+        return self._call(self._assets.functions.recoveredOf(receivable_id), block)
+
+    def held_under(self, asset_id: int, *, block: int | str = "latest") -> int:
+        """The foreclosed pledge under which the asset is held, or 0."""
+        return self._call(self._assets.functions.heldUnder(asset_id), block)
 
     def sync_collateral(self, anyone: LocalAccount, line_id: int) -> Receipt:
         """Recount the line's pledged assets (after a counted appraisal expired)."""

@@ -200,7 +200,7 @@ def _story(api: Api, stack: LocalStack, console: Console) -> dict:
     uploaded = api.request(appraiser, "POST", f"/v1/data-assets/{asset_id}/appraisal-reports",
                            files={"file": ("cpa-report-2026-88.txt", cpa_report, "text/plain")})
     appraised = api.post(appraiser, f"/v1/data-assets/{asset_id}/appraisals", {
-        "report_hash": uploaded["report_hash"], "value": str(2_000_000_00), "valid_until": now + 365 * DAY})
+        "report_hash": uploaded["report_hash"], "value": str(2_000_000_00), "valid_until": now + 300 * DAY})  # < MAX_APPRAISAL_TERM
     api.step("The CPA firm uploads its report (stored encrypted) and appraises the asset at 2,000,000.00, "
              "valid one year", appraised)
     listed = api.post(exchange, f"/v1/data-assets/{asset_id}/listing", {"listing_id": _sha(b"DEX-LIST-000417")})

@@ -657,6 +657,54 @@ class DataAssetReceivableNotDefaulted(DataAssetError):
     fields = ("receivableId", "state")
 
 
+class DataAssetReceivableNotSettled(DataAssetError):
+    """A foreclosed asset returns only once the receivable it was taken for is repaid in full."""
+
+    fields = ("receivableId", "state")
+
+
+class DataAssetNotVoucherHolder(DataAssetError):
+    """Foreclosure cites a voucher the pledgee holds: its unpaid value is the exposure."""
+
+    fields = ("tokenId", "holder", "account")
+
+
+class DataAssetExposureCovered(DataAssetError):
+    """What the assets already foreclosed were credited covers the pledgee's defaulted exposure."""
+
+    fields = ("receivableId", "tokenId", "exposure", "recovered")
+
+
+class DataAssetHeldInForeclosure(DataAssetError):
+    """The asset is held in foreclosure until its receivable is repaid; it cannot be pledged."""
+
+    fields = ("assetId", "pledgeId", "receivableId")
+
+
+class DataAssetNotForeclosed(DataAssetError):
+    """The asset is not held in foreclosure, so there is nothing to return."""
+
+    fields = ("assetId",)
+
+
+class DataAssetAppraisalTooLong(DataAssetError):
+    """An appraisal may stand at most MAX_APPRAISAL_TERM (a year) from now."""
+
+    fields = ("validUntil", "maxValidUntil")
+
+
+class DataAssetNoLiveAppraisal(DataAssetError):
+    """The appraiser has no appraisal of the asset to withdraw or strike."""
+
+    fields = ("assetId", "appraiser")
+
+
+class DataAssetAppraiserNotExpelled(DataAssetError):
+    """Only the appraisals of an account that no longer holds APPRAISER can be struck."""
+
+    fields = ("appraiser",)
+
+
 # --- pause -----------------------------------------------------------------------------------
 class EnforcedPause(PausableError):
     """The operator has paused the contract."""

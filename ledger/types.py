@@ -77,6 +77,7 @@ class PledgeState(enum.IntEnum):
     ACTIVE = 1
     RELEASED = 2
     FORECLOSED = 3
+    RETURNED = 4
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,8 @@ class Pledge:
     line_id: int
     state: PledgeState
     index: int
+    receivable_id: int  # the defaulted receivable a foreclosure cited (0 otherwise)
+    recovered: int  # what the foreclosure credited against it
     owner: str
     financier: str
     pledged_at: int
@@ -282,4 +285,23 @@ class Appraised:
 @dataclass(frozen=True)
 class Pledged:
     pledge_id: int
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Struck:
+    """The slots of an expelled appraiser's appraisals struck from an asset."""
+
+    slots: tuple[int, ...]
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Foreclosed:
+    """A foreclosure: the asset's counted value then, and what it was credited against the debt."""
+
+    pledge_id: int
+    receivable_id: int
+    value: int
+    recovered: int
     receipt: Receipt

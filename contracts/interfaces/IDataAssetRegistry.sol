@@ -13,11 +13,21 @@ pragma solidity ^0.8.24;
  *
  * Appraisal:
  * - {appraise} MUST be called by an APPRAISER other than the asset's owner, with a non-zero
- *   value and a future `validUntil`. An asset keeps at most MAX_LIVE_APPRAISALS unexpired
- *   appraisals: a new one takes the place of an expired one, and MUST be refused
- *   (DataAssetTooManyAppraisals) when all are live.
+ *   value and a `validUntil` in the future and at most MAX_APPRAISAL_TERM after now
+ *   (DataAssetAppraisalTooLong): no appraisal outlives a year, so none freezes the value.
+ * - An appraiser MUST have at most one live (unexpired) appraisal per asset: a new appraisal by
+ *   the same appraiser MUST replace its own live one, in its slot. Otherwise it takes a slot
+ *   that is unused, expired, withdrawn or struck, and MUST be refused
+ *   (DataAssetTooManyAppraisals) when MAX_LIVE_APPRAISALS other appraisers have live ones.
+ * - {withdrawAppraisal} MUST be called by the appraiser of the asset's live appraisal (its role
+ *   need not be held any more); the slot's validUntil becomes 0 and it counts nothing.
+ * - {strikeAppraisals} MUST be called by an OPERATOR, for an appraiser that no longer holds
+ *   APPRAISER (DataAssetAppraiserNotExpelled); every slot of the asset that appraiser wrote gets
+ *   validUntil 0. Both MUST be refused (DataAssetNoLiveAppraisal) when there is nothing to remove.
  * - The value that counts ({countedValue}) is the LOWEST UNEXPIRED appraisal
  *   (validUntil > block.timestamp); an asset without one counts 0 and is not appraised.
+ *   A replacement, withdrawal or strike of a pledged asset's appraisal MUST recount its line at
+ *   once (see Credit enhancement), so the line never counts an appraisal that no longer stands.
  *
  * Listing:
  * - {list} MUST be called by an EXCHANGE, once per asset, with a non-zero listing id.
@@ -29,8 +39,31 @@ pragma solidity ^0.8.24;
  *   MAX_PLEDGES_PER_LINE active pledges.
  * - {release} MUST be called by the pledgee; it MUST be refused when the line's utilisation
  *   would exceed its effective limit without the asset (CreditLineCollateralShortfall).
- * - {foreclose} MUST be called by the pledgee, citing a receivable of the pledge's line that is
- *   Defaulted; ownership of the asset passes to the pledgee and the pledge ends.
+ * - {pledge} MUST be refused for an asset held in foreclosure (DataAssetHeldInForeclosure).
+ *
+ * Foreclosure (strict foreclosure in partial satisfaction, with return on full repayment):
+ * - {foreclose}(assetId, tokenId) MUST be called by the pledgee, citing a voucher it holds
+ *   (DataAssetNotVoucherHolder) of a receivable of the pledge's line
+ *   (DataAssetReceivableLineMismatch) that is Defaulted (DataAssetReceivableNotDefaulted).
+ * - The pledgee's exposure is that voucher's unpaid value: value − paid − claimable (what was
+ *   neither paid out nor repaid and waiting to be claimed). Only that exposure counts: value of
+ *   the receivable held by others, or on other vouchers, does not (merge them first).
+ * - {recoveredOf}(receivableId) is what the assets held in foreclosure against the receivable
+ *   were credited. A foreclosure MUST be refused (DataAssetExposureCovered) unless the exposure
+ *   exceeds it: the pledgee names assets one at a time, and none once the exposure is covered.
+ * - The asset is valued at its counted value at the moment of foreclosure (the lowest unexpired
+ *   appraisal, at 100 %: the advance rate is the lender's margin for lending, not a discount on
+ *   what the pledgor gives up); an asset that counts 0 MUST be refused (DataAssetNotAppraised).
+ *   It is credited min(value, exposure − recoveredOf): recoveredOf grows by that amount and the
+ *   pledge records it (`recovered`) and the receivable (`receivableId`). An indivisible asset
+ *   worth more than what is left is credited only what is left; the rest of its worth secures
+ *   nothing and comes back with the asset on full repayment.
+ * - Ownership passes to the pledgee and the pledge ends (Foreclosed); while it is held in
+ *   foreclosure ({heldUnder} != 0) the asset MUST NOT be pledged again.
+ * - {redeem}(assetId) MAY be called by anyone once the receivable is Settled (fully repaid:
+ *   DataAssetReceivableNotSettled otherwise): the claim on what was taken ends, the asset
+ *   returns to the owner that pledged it, the pledge becomes Returned and recoveredOf falls by
+ *   what it was credited.
  *
  * Credit enhancement (see ICreditLines):
  * - Every change to what a line's pledged assets count (pledge, release, foreclosure, a new
@@ -50,7 +83,8 @@ interface IDataAssetRegistry {
         None,
         Active,
         Released,
-        Foreclosed
+        Foreclosed,
+        Returned
     }
 
     struct Asset {
@@ -77,6 +111,8 @@ interface IDataAssetRegistry {
         uint48 lineId;
         PledgeState state;
         uint8 index; // position among the line's pledged assets while active
+        uint48 receivableId; // the defaulted receivable a foreclosure cited (0 otherwise)
+        uint96 recovered; // what the foreclosure credited against it
         address owner;
         address financier;
         uint40 pledgedAt;
@@ -104,12 +140,25 @@ interface IDataAssetRegistry {
         uint256 countedValue
     );
     event DataAssetReleased(uint256 indexed assetId, uint256 indexed pledgeId, address indexed financier);
+    /// @dev `value` is the asset's counted value at foreclosure, `recovered` what it was credited
+    /// against the receivable (at most the exposure left), `tokenId` the pledgee's voucher cited.
     event DataAssetForeclosed(
         uint256 indexed assetId,
         uint256 indexed pledgeId,
         address indexed financier,
         address previousOwner,
-        uint256 receivableId
+        uint256 receivableId,
+        uint256 tokenId,
+        uint256 value,
+        uint256 recovered
+    );
+    /// @dev A foreclosed asset back with `owner` after the receivable was repaid in full.
+    event DataAssetReturned(
+        uint256 indexed assetId, uint256 indexed pledgeId, address indexed owner, uint256 receivableId, uint256 recovered
+    );
+    event DataAssetAppraisalWithdrawn(uint256 indexed assetId, address indexed appraiser, uint256 slot);
+    event DataAssetAppraisalStruck(
+        uint256 indexed assetId, address indexed appraiser, uint256 slot, address indexed operator
     );
 
     error DataAssetNonexistent(uint256 assetId);
@@ -129,14 +178,29 @@ interface IDataAssetRegistry {
     error DataAssetNotPledgee(uint256 assetId, address financier, address account);
     error DataAssetReceivableLineMismatch(uint256 receivableId, uint256 receivableLineId, uint256 pledgeLineId);
     error DataAssetReceivableNotDefaulted(uint256 receivableId, uint8 state);
+    error DataAssetReceivableNotSettled(uint256 receivableId, uint8 state);
+    error DataAssetNotVoucherHolder(uint256 tokenId, address holder, address account);
+    error DataAssetExposureCovered(uint256 receivableId, uint256 tokenId, uint256 exposure, uint256 recovered);
+    error DataAssetHeldInForeclosure(uint256 assetId, uint256 pledgeId, uint256 receivableId);
+    error DataAssetNotForeclosed(uint256 assetId);
+    error DataAssetAppraisalTooLong(uint256 validUntil, uint256 maxValidUntil);
+    error DataAssetNoLiveAppraisal(uint256 assetId, address appraiser);
+    error DataAssetAppraiserNotExpelled(address appraiser);
 
     /// @notice Register a data asset owned by the caller (a member).
     function register(bytes32 contentHash, bytes32 metadataHash, string calldata uri) external returns (uint256 assetId);
 
-    /// @notice Attest the asset's value until `validUntil` (APPRAISER); returns the slot used.
+    /// @notice Attest the asset's value until `validUntil` (APPRAISER); returns the slot used
+    /// (the caller's own live appraisal's slot, which it replaces, if it has one).
     function appraise(uint256 assetId, bytes32 reportHash, uint256 value, uint256 validUntil)
         external
         returns (uint256 slot);
+
+    /// @notice Withdraw the caller's live appraisal of the asset; returns its slot.
+    function withdrawAppraisal(uint256 assetId) external returns (uint256 slot);
+
+    /// @notice Strike every appraisal of the asset by `appraiser`, no longer an APPRAISER (OPERATOR).
+    function strikeAppraisals(uint256 assetId, address appraiser) external;
 
     /// @notice Certify and list the asset on the caller's exchange (EXCHANGE).
     function list(uint256 assetId, bytes32 listingId) external;
@@ -147,8 +211,13 @@ interface IDataAssetRegistry {
     /// @notice End the asset's active pledge (its pledgee).
     function release(uint256 assetId) external;
 
-    /// @notice Take ownership of the pledged asset on default of `receivableId` (its pledgee).
-    function foreclose(uint256 assetId, uint256 receivableId) external;
+    /// @notice Take the pledged asset (its pledgee) against the unpaid value of voucher `tokenId`,
+    /// which it holds, of a Defaulted receivable of the pledge's line; returns what it credited.
+    function foreclose(uint256 assetId, uint256 tokenId) external returns (uint256 recovered);
+
+    /// @notice Give a foreclosed asset back to the owner that pledged it once the receivable
+    /// it was taken for is Settled (anyone).
+    function redeem(uint256 assetId) external;
 
     /// @notice Recount what the assets pledged to `lineId` are worth now (anyone).
     function sync(uint256 lineId) external;
@@ -164,6 +233,12 @@ interface IDataAssetRegistry {
 
     /// @notice The lowest unexpired appraised value (0 if none) and when that appraisal expires.
     function countedValue(uint256 assetId) external view returns (uint256 value, uint256 validUntil);
+
+    /// @notice What the assets held in foreclosure against `receivableId` were credited.
+    function recoveredOf(uint256 receivableId) external view returns (uint256);
+
+    /// @notice The foreclosed pledge under which the asset is held, or 0.
+    function heldUnder(uint256 assetId) external view returns (uint256 pledgeId);
 
     /// @notice The assets pledged to `lineId` now (at most MAX_PLEDGES_PER_LINE).
     function pledgedTo(uint256 lineId) external view returns (uint256[] memory assetIds);

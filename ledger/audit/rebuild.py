@@ -423,6 +423,19 @@ class Rebuild:
             "block_number": e.block_number, "tx_hash": e.tx_hash,
         }
 
+    def _appraisal_removed(self, e: Event) -> None:
+        """A withdrawn or struck appraisal counts nothing: its slot goes (validUntil 0 on chain)."""
+        a = e.args
+        if self.appraisals.pop((a["assetId"], a["slot"]), None) is None:
+            self.flag("pledges", f"appraisal {a['assetId']}/{a['slot']} removed ({e.name}) but no event made it",
+                      where(e, asset_id=a["assetId"]))
+
+    def on_DataAssetAppraisalWithdrawn(self, i: int, e: Event) -> None:
+        self._appraisal_removed(e)
+
+    def on_DataAssetAppraisalStruck(self, i: int, e: Event) -> None:
+        self._appraisal_removed(e)
+
     def on_DataAssetListed(self, i: int, e: Event) -> None:
         self.data_assets[e.args["assetId"]].update(exchange=e.args["exchange"], listing_id=_hex(e.args["listingId"]))
 
@@ -438,6 +451,7 @@ class Rebuild:
             "pledge_id": a["pledgeId"], "asset_id": a["assetId"], "line_id": a["lineId"],
             "state": int(PledgeState.ACTIVE), "owner": a["owner"], "financier": a["financier"],
             "counted_value": a["countedValue"], "pledged_at": e.block_number, "ended_at": 0, "receivable_id": 0,
+            "token_id": 0, "foreclosed_value": 0, "recovered": 0,
             "pledged_block": e.block_number, "ended_block": None, "tx_hash": e.tx_hash,
         }
         asset["pledge_id"] = a["pledgeId"]
@@ -452,8 +466,46 @@ class Rebuild:
         asset = self.data_assets[a["assetId"]]
         asset["pledge_id"] = 0
         if state is PledgeState.FORECLOSED:
-            pledge["receivable_id"] = a["receivableId"]
+            pledge.update(receivable_id=a["receivableId"], token_id=a["tokenId"], foreclosed_value=a["value"],
+                          recovered=a["recovered"])
             asset["owner"] = a["financier"]
+            self._check_recovery(e, a["receivableId"], a["value"], a["recovered"])
+
+    def recovered_of(self, receivable_id: int) -> int:
+        """What the assets held in foreclosure against the receivable were credited (recoveredOf)."""
+        return sum(p["recovered"] for p in self.pledges.values()
+                   if p["state"] == PledgeState.FORECLOSED and p["receivable_id"] == receivable_id)
+
+    def _check_recovery(self, e: Event, receivable_id: int, value: int, recovered: int) -> None:
+        """A foreclosure credits at most the asset's value, only on a Defaulted receivable, and all
+        foreclosures held against a receivable never more than what is still unpaid of it."""
+        loc = where(e, receivable_id=receivable_id, asset_id=e.args["assetId"], pledge_id=e.args["pledgeId"])
+        r = self.receivables.get(receivable_id)
+        if r is None or r["state"] != ReceivableState.DEFAULTED:
+            self.flag("pledges", f"foreclosure against receivable {receivable_id}, which is not Defaulted", loc,
+                      int(ReceivableState.DEFAULTED), None if r is None else r["state"])
+            return
+        if recovered > value:
+            self.flag("pledges", f"foreclosure credited {recovered}, more than the asset's value {value}", loc,
+                      value, recovered)
+        total, unpaid = self.recovered_of(receivable_id), r["face_value"] - r["repaid"]
+        if total > unpaid:
+            self.flag("pledges", f"foreclosures hold {total} against receivable {receivable_id}, of which only "
+                      f"{unpaid} is unpaid", loc, unpaid, total)
+
+    def on_DataAssetReturned(self, i: int, e: Event) -> None:
+        a = e.args
+        pledge = self.pledges[a["pledgeId"]]
+        loc = where(e, asset_id=a["assetId"], pledge_id=a["pledgeId"], receivable_id=a["receivableId"])
+        if pledge["state"] != PledgeState.FORECLOSED:
+            self.flag("pledges", f"pledge {a['pledgeId']} returned but it was not foreclosed", loc,
+                      int(PledgeState.FORECLOSED), pledge["state"])
+        r = self.receivables.get(a["receivableId"])
+        if r is None or r["state"] != ReceivableState.SETTLED:
+            self.flag("pledges", f"asset {a['assetId']} returned before receivable {a['receivableId']} was settled",
+                      loc, int(ReceivableState.SETTLED), None if r is None else r["state"])
+        pledge["state"] = int(PledgeState.RETURNED)
+        self.data_assets[a["assetId"]]["owner"] = a["owner"]
 
     def on_DataAssetReleased(self, i: int, e: Event) -> None:
         self._pledge_ended(e, PledgeState.RELEASED)

@@ -36,7 +36,14 @@ ASSET_FIELDS = {"owner": "owner", "registered_at": "registeredAt", "pledge_id": 
 APPRAISAL_FIELDS = {"appraiser": "appraiser", "appraised_at": "appraisedAt", "valid_until": "validUntil",
                     "value": "value", "report_hash": "reportHash"}
 PLEDGE_FIELDS = {"asset_id": "assetId", "line_id": "lineId", "state": "state", "owner": "owner",
-                 "financier": "financier", "pledged_at": "pledgedAt", "ended_at": "endedAt"}
+                 "financier": "financier", "pledged_at": "pledgedAt", "ended_at": "endedAt",
+                 "receivable_id": "receivableId", "recovered": "recovered"}
+
+
+def _same_value(found: list, expected: Any, chain: Any, location: dict, what: str) -> None:
+    if expected != chain:
+        found.append(Discrepancy("chain_views", f"{what}: events say {expected}, the view {chain}", location,
+                                 expected, chain))
 
 
 def _type(item: dict[str, Any]) -> str:
@@ -184,8 +191,10 @@ def compare_views(state: Rebuild, rpc: AuditRpc, contracts: dict[str, tuple[str,
     ask(offer_of, (top,), None, reverts="an offer no event created", location={"offer_id": top, "view": "offerOf"})
 
     if "DataAssetRegistry" in contracts:
-        asset_of, appraisals_of, pledge_of, pledged_to = views("DataAssetRegistry", "assetOf", "appraisalsOf",
-                                                               "pledgeOf", "pledgedTo")
+        asset_of, appraisals_of, pledge_of, pledged_to, recovered_of, held_under = views(
+            "DataAssetRegistry", "assetOf", "appraisalsOf", "pledgeOf", "pledgedTo", "recoveredOf", "heldUnder")
+        held = {p["asset_id"]: pledge_id for pledge_id, p in state.pledges.items()
+                if p["state"] == PledgeState.FORECLOSED}
         slots: dict[int, dict[int, dict]] = defaultdict(dict)
         for (asset_id, slot), a in state.appraisals.items():
             slots[asset_id][slot] = a
@@ -208,6 +217,13 @@ def compare_views(state: Rebuild, rpc: AuditRpc, contracts: dict[str, tuple[str,
                     found.append(Discrepancy("chain_views", f"asset {asset_id} slot {slot}: events appraised it, "
                                              "the view has no such slot", {**loc, "slot": slot}, mine[slot], None))
             ask(appraisals_of, (asset_id,), same_slots, location=loc)
+            loc = {"asset_id": asset_id, "view": "heldUnder"}
+            ask(held_under, (asset_id,), lambda c, want=held.get(asset_id, 0), loc=loc: _same_value(
+                found, want, c, loc, f"asset {loc['asset_id']} held in foreclosure"), location=loc)
+        for receivable_id in state.receivables:
+            loc = {"receivable_id": receivable_id, "view": "recoveredOf"}
+            ask(recovered_of, (receivable_id,), lambda c, want=state.recovered_of(receivable_id), loc=loc: _same_value(
+                found, want, c, loc, f"recovery against receivable {loc['receivable_id']}"), location=loc)
         top = max(state.data_assets, default=0) + 1
         ask(asset_of, (top,), None, reverts="an asset no event registered",
             location={"asset_id": top, "view": "assetOf"})

@@ -389,7 +389,8 @@ class DataAsset(SQLModel, table=True):
 
 class Appraisal(SQLModel, table=True):
     """One of an asset's appraisal slots (appraisalsOf): a new appraisal takes an expired slot's
-    place, so a slot holds the latest appraisal written to it. Only slots ever used have a row."""
+    place (or its appraiser's own live one), so a slot holds the latest appraisal written to it.
+    Only slots used and neither withdrawn nor struck since have a row."""
 
     __tablename__ = "appraisal"
 
@@ -407,7 +408,9 @@ class Appraisal(SQLModel, table=True):
 class Pledge(SQLModel, table=True):
     """A pledge of a data asset to a credit line's financier (pledgeOf; state is
     ledger.types.PledgeState), with the value the asset counted when pledged and, for a
-    foreclosure, the defaulted receivable it cited (0 otherwise). ended_at is 0 while active."""
+    foreclosure, the defaulted receivable and the pledgee's voucher it cited, the asset's counted
+    value then and what it was credited against the receivable (`recovered`; 0 otherwise; a
+    Returned pledge keeps them). ended_at is 0 while active."""
 
     __tablename__ = "pledge"
 
@@ -421,6 +424,9 @@ class Pledge(SQLModel, table=True):
     pledged_at: int = big()
     ended_at: int = big()
     receivable_id: int = big()
+    token_id: int = big(sa_column_kwargs={"server_default": ZERO})
+    foreclosed_value: int = amount(server_default=ZERO)
+    recovered: int = amount(server_default=ZERO)
     pledged_block: int = big()
     ended_block: int | None = big(default=None)
     tx_hash: str = Field(max_length=66)

@@ -14,6 +14,14 @@ from ledger.exceptions import (
     CreditLineNotFinancier,
     CreditLineUnauthorizedCaller,
     DataAssetAlreadyListed,
+    DataAssetAppraisalTooLong,
+    DataAssetAppraiserNotExpelled,
+    DataAssetExposureCovered,
+    DataAssetHeldInForeclosure,
+    DataAssetNoLiveAppraisal,
+    DataAssetNotForeclosed,
+    DataAssetNotVoucherHolder,
+    DataAssetReceivableNotSettled,
     DataAssetAlreadyPledged,
     DataAssetDuplicateContent,
     DataAssetInvalidAppraisal,
@@ -34,7 +42,9 @@ from ledger.exceptions import (
 )
 from tests.conftest import DAY, GRACE, LINE_LIMIT, dev_account
 
-APPRAISER, APPRAISER2, EXCHANGE, PROVIDER = (dev_account(i) for i in (10, 11, 12, 13))
+APPRAISER, APPRAISER2, EXCHANGE, PROVIDER, APPRAISER3, APPRAISER4, APPRAISER5 = (
+    dev_account(i) for i in (10, 11, 12, 13, 14, 15, 16))
+TERM = 365 * DAY  # MAX_APPRAISAL_TERM
 RATE = 5_000  # the bank lends half the appraised value
 VALUE = 4_000_000
 LISTING = b"SZDE-0001".ljust(32, b"\0")
@@ -46,6 +56,8 @@ def world(world):
     led, op = world.ledger, world.parties.operator
     led.admit(op, APPRAISER, [Role.APPRAISER])
     led.admit(op, APPRAISER2, [Role.APPRAISER])
+    for extra in (APPRAISER3, APPRAISER4, APPRAISER5):
+        led.admit(op, extra, [Role.APPRAISER])
     led.admit(op, EXCHANGE, [Role.EXCHANGE])
     led.admit(op, PROVIDER, [Role.SUPPLIER])
     return world
@@ -159,16 +171,114 @@ def test_an_appraisal_needs_a_value_and_a_future_expiry(w, led):
 
 def test_live_appraisals_are_capped_and_an_expired_slot_is_reused(w, led):
     asset_id = register(led)
-    for i in range(4):
-        led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=1_000 + i,
+    for i, appraiser in enumerate((APPRAISER, APPRAISER2, APPRAISER3, APPRAISER4)):
+        led.appraise(appraiser, asset_id, report_hash=os.urandom(32), value=1_000 + i,
                      valid_until=w.now() + (i + 1) * DAY)
+    before = w.chain.w3.eth.block_number
     with pytest.raises(DataAssetTooManyAppraisals) as info:
-        led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=7, valid_until=w.now() + DAY)
+        led.appraise(APPRAISER5, asset_id, report_hash=os.urandom(32), value=7, valid_until=w.now() + DAY)
     assert (info.value.asset_id, info.value.max) == (asset_id, 4)
+    assert w.chain.w3.eth.block_number == before
     w.advance(DAY + 1)  # slot 0 expired
-    made = led.appraise(APPRAISER2, asset_id, report_hash=os.urandom(32), value=2_000, valid_until=w.now() + DAY)
+    made = led.appraise(APPRAISER5, asset_id, report_hash=os.urandom(32), value=2_000, valid_until=w.now() + DAY)
     assert made.slot == 0
     assert led.counted_value(asset_id)[0] == 1_001
+
+
+# -- appraisal: bounded term, one live appraisal per appraiser, withdrawal, strike (issue 13.6) --
+
+
+def appraisal_state(led, asset_id):
+    return [(a.slot, a.appraiser, a.value, a.valid_until) for a in led.appraisals(asset_id)]
+
+
+def test_one_appraiser_cannot_fill_every_slot_for_ever(w, led):
+    """Regression (issue 13.6): before, one appraiser could take all four slots until 2^40 - 1,
+    after which nobody could appraise the asset again and its value was frozen."""
+    asset_id = register(led)
+    before = w.chain.w3.eth.block_number
+    with pytest.raises(DataAssetAppraisalTooLong) as info:
+        led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=9_000_000, valid_until=2**40 - 1)
+    assert info.value.valid_until == 2**40 - 1
+    assert TERM - 60 <= info.value.max_valid_until - w.now() <= TERM  # the next block's now + a year
+    assert w.chain.w3.eth.block_number == before and led.appraisals(asset_id) == []
+    for value in (9_000_000, 8_000_000, 7_000_000, 6_000_000):
+        made = led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=value,
+                            valid_until=w.now() + TERM - DAY)
+        assert made.slot == 0  # its own appraisal is replaced, never a second slot
+    assert [(a.appraiser, a.value) for a in led.appraisals(asset_id)] == [(APPRAISER.address, 6_000_000)]
+    for appraiser in (APPRAISER2, APPRAISER3, APPRAISER4):  # the other slots stay open to others
+        led.appraise(appraiser, asset_id, report_hash=os.urandom(32), value=5_000_000, valid_until=w.now() + DAY)
+    assert led.counted_value(asset_id)[0] == 5_000_000
+
+
+def test_an_appraisal_may_stand_at_most_a_year(w, led):
+    asset_id = register(led)
+    now = w.now()
+    made = led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=1_000, valid_until=now + TERM)
+    assert led.appraisals(asset_id)[0].valid_until == now + TERM  # the bound itself is allowed
+    assert made.slot == 0
+    with pytest.raises(DataAssetAppraisalTooLong):
+        led.appraise(APPRAISER2, asset_id, report_hash=os.urandom(32), value=1_000, valid_until=now + 2 * TERM)
+
+
+def test_a_new_appraisal_replaces_the_appraisers_own_and_the_line_follows(w, p, led):
+    asset_id, _ = pledged_asset(w)  # APPRAISER: 4,000,000
+    led.appraise(APPRAISER2, asset_id, report_hash=os.urandom(32), value=6_000_000, valid_until=w.now() + 90 * DAY)
+    assert led.collateral(w.line_id).value == VALUE
+    # APPRAISER raises its own figure: the old one no longer stands, the next lowest counts.
+    made = led.appraise(APPRAISER, asset_id, report_hash=os.urandom(32), value=8_000_000,
+                        valid_until=w.now() + 30 * DAY)
+    assert made.slot == 0
+    assert [a.value for a in led.appraisals(asset_id)] == [8_000_000, 6_000_000]
+    assert led.collateral(w.line_id).value == 6_000_000
+    assert led.effective_limit(w.line_id) == LINE_LIMIT + 6_000_000 * RATE // 10_000
+
+
+def test_an_appraiser_withdraws_its_appraisal_and_the_line_is_recounted(w, p, led):
+    asset_id, _ = pledged_asset(w)  # APPRAISER: 4,000,000 for 180 days
+    second_until = w.now() + 60 * DAY
+    led.appraise(APPRAISER2, asset_id, report_hash=os.urandom(32), value=3_000_000, valid_until=second_until)
+    assert led.collateral(w.line_id).value == 3_000_000
+    made = led.withdraw_appraisal(APPRAISER2, asset_id)
+    (event,) = made.receipt.named("DataAssetAppraisalWithdrawn")
+    assert (event.args["assetId"], event.args["appraiser"], event.args["slot"]) == (asset_id, APPRAISER2.address, 1)
+    assert [a.appraiser for a in led.appraisals(asset_id)] == [APPRAISER.address]
+    collateral = led.collateral(w.line_id)
+    assert (collateral.value, collateral.valid_until) == led.counted_value(asset_id) == (
+        VALUE, led.appraisals(asset_id)[0].valid_until)
+    before = w.chain.w3.eth.block_number
+    with pytest.raises(DataAssetNoLiveAppraisal) as info:
+        led.withdraw_appraisal(APPRAISER2, asset_id)
+    assert (info.value.asset_id, info.value.appraiser) == (asset_id, APPRAISER2.address)
+    assert w.chain.w3.eth.block_number == before
+    # The last appraisal withdrawn, the asset counts nothing and the line loses its credit.
+    led.withdraw_appraisal(APPRAISER, asset_id)
+    assert led.counted_value(asset_id) == (0, 0)
+    assert (led.collateral(w.line_id).value, led.effective_limit(w.line_id)) == (0, LINE_LIMIT)
+    # The withdrawn slot is free again.
+    assert led.appraise(APPRAISER3, asset_id, report_hash=os.urandom(32), value=1_000,
+                        valid_until=w.now() + DAY).slot == 0
+
+
+def test_the_operator_strikes_an_expelled_appraisers_appraisals(w, p, led):
+    asset_id, _ = pledged_asset(w)  # APPRAISER: 4,000,000
+    led.appraise(APPRAISER3, asset_id, report_hash=os.urandom(32), value=900_000, valid_until=w.now() + 90 * DAY)
+    assert led.collateral(w.line_id).value == 900_000
+    before = w.chain.w3.eth.block_number
+    with pytest.raises(DataAssetAppraiserNotExpelled) as info:  # still an appraiser in good standing
+        led.strike_appraisals(p.operator, asset_id, APPRAISER3)
+    assert info.value.appraiser == APPRAISER3.address
+    with pytest.raises(AccessControlUnauthorizedAccount) as denied:
+        led.strike_appraisals(p.bank, asset_id, APPRAISER3)
+    assert denied.value.account == p.bank.address
+    assert w.chain.w3.eth.block_number == before and led.collateral(w.line_id).value == 900_000
+    led.expel(p.operator, APPRAISER3)
+    assert led.strike_appraisals(p.operator, asset_id, APPRAISER3).slots == (1,)
+    assert [a.appraiser for a in led.appraisals(asset_id)] == [APPRAISER.address]
+    assert led.collateral(w.line_id).value == VALUE
+    with pytest.raises(DataAssetNoLiveAppraisal):
+        led.strike_appraisals(p.operator, asset_id, APPRAISER3)
 
 
 # -- listing -----------------------------------------------------------------------------------
@@ -390,32 +500,171 @@ def test_a_release_leaving_use_above_the_reduced_limit_is_refused(w, p, led):
     assert led.effective_limit(w.line_id) == LINE_LIMIT
 
 
-# -- foreclosure -------------------------------------------------------------------------------
+# -- foreclosure (issue 13.3) -------------------------------------------------------------------
 
 
-def test_on_default_the_financier_forecloses_and_takes_the_asset(w, p, led):
-    asset_id, pledge_id = pledged_asset(w)
-    receivable_id = default_receivable(w, led, p)
-    receipt = led.foreclose(p.bank, asset_id, receivable_id)
-    (event,) = receipt.named("DataAssetForeclosed")
-    assert (event.args["financier"], event.args["previousOwner"], event.args["receivableId"]) == (
-        p.bank.address, PROVIDER.address, receivable_id)
+def bank_holds(w, led, p, receivable_id, value):
+    """The bank buys `value` of the receivable's root voucher from tier1; returns its voucher."""
+    root = led.receivable(receivable_id).root_token_id
+    return led.split(p.tier1, root, p.bank, value).token_id
+
+
+def defaulted_with_exposure(w, led, p, face=100_000, exposure=30_000):
+    """A receivable of `face` issued, `exposure` of it sold to the bank, then defaulted."""
+    issued = w.issue(face, maturity_days=30)
+    token = bank_holds(w, led, p, issued.receivable_id, exposure)
+    w.advance(30 * DAY + GRACE + 1)
+    led.mark_overdue(p.outsider, issued.receivable_id)
+    led.declare_default(p.bank, issued.receivable_id)
+    return issued.receivable_id, token
+
+
+def pledge_more(w, led, value, days=180):
+    asset_id = ready_asset(w, value, days)
+    return asset_id, led.pledge(PROVIDER, asset_id, w.line_id).pledge_id
+
+
+def unchanged(w, led, asset_ids, receivable_id):
+    """What a refused foreclosure must leave as it was."""
+    return (w.chain.w3.eth.block_number, [led.data_asset(a).owner for a in asset_ids],
+            led.pledged_to(w.line_id), led.collateral(w.line_id), led.recovered(receivable_id))
+
+
+def test_on_default_the_pledgee_forecloses_against_its_own_exposure(w, p, led):
+    asset_id, pledge_id = pledged_asset(w, value=20_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    made = led.foreclose(p.bank, asset_id, token)
+    (event,) = made.receipt.named("DataAssetForeclosed")
+    assert (event.args["financier"], event.args["previousOwner"], event.args["receivableId"], event.args["tokenId"],
+            event.args["value"], event.args["recovered"]) == (
+        p.bank.address, PROVIDER.address, receivable_id, token, 20_000, 20_000)
+    assert (made.receivable_id, made.value, made.recovered) == (receivable_id, 20_000, 20_000)
     assert led.data_asset(asset_id).owner == p.bank.address
-    assert led.pledge_of(pledge_id).state == PledgeState.FORECLOSED
+    pledge = led.pledge_of(pledge_id)
+    assert (pledge.state, pledge.receivable_id, pledge.recovered) == (PledgeState.FORECLOSED, receivable_id, 20_000)
+    assert led.recovered(receivable_id) == 20_000 and led.held_under(asset_id) == pledge_id
     assert led.pledged_to(w.line_id) == [] and led.collateral(w.line_id).value == 0
+
+
+def test_a_pledgee_that_bears_none_of_the_defaulted_value_cannot_foreclose(w, p, led):
+    """Regression (issue 13.3): before, the pledgee could foreclose on any defaulted receivable
+    of the line without holding any of it."""
+    asset_id, _ = pledged_asset(w)
+    issued = w.issue(100_000, maturity_days=30)
+    w.advance(30 * DAY + GRACE + 1)
+    led.mark_overdue(p.outsider, issued.receivable_id)
+    led.declare_default(p.bank, issued.receivable_id)
+    root = led.receivable(issued.receivable_id).root_token_id  # all of it is still tier1's
+    before = unchanged(w, led, [asset_id], issued.receivable_id)
+    with pytest.raises(DataAssetNotVoucherHolder) as info:
+        led.foreclose(p.bank, asset_id, root)
+    assert (info.value.token_id, info.value.holder, info.value.account) == (root, p.tier1.address, p.bank.address)
+    assert unchanged(w, led, [asset_id], issued.receivable_id) == before
+
+
+def test_foreclosure_takes_only_what_covers_the_defaulted_exposure(w, p, led):
+    """Regression (issue 13.3): before, one small default let the pledgee take every asset of the
+    line. Now the pledgee names assets one at a time and none once its exposure is covered."""
+    a, _ = pledged_asset(w, value=20_000)
+    b, pledge_b = pledge_more(w, led, 20_000)
+    c, _ = pledge_more(w, led, 20_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    assert led.foreclose(p.bank, a, token).recovered == 20_000
+    second = led.foreclose(p.bank, b, token)
+    # Worth 20,000, b is credited only the 10,000 still uncovered: the rest secures nothing.
+    assert (second.value, second.recovered) == (20_000, 10_000)
+    assert led.pledge_of(pledge_b).recovered == 10_000 and led.recovered(receivable_id) == 30_000
+    before = unchanged(w, led, [a, b, c], receivable_id)
+    with pytest.raises(DataAssetExposureCovered) as info:
+        led.foreclose(p.bank, c, token)
+    assert (info.value.receivable_id, info.value.token_id, info.value.exposure, info.value.recovered) == (
+        receivable_id, token, 30_000, 30_000)
+    assert unchanged(w, led, [a, b, c], receivable_id) == before
+    assert led.data_asset(c).owner == PROVIDER.address and led.pledged_to(w.line_id) == [c]
+
+
+def test_the_recovery_is_recorded_against_the_debt_and_never_collected_twice(w, p, led):
+    """Regression (issue 13.3): before, nothing recorded what a foreclosure took, so the same
+    defaulted value could be collected again. Splitting the voucher does not reset it."""
+    a, _ = pledged_asset(w, value=30_000)
+    b, _ = pledge_more(w, led, 30_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    led.foreclose(p.bank, a, token)
+    half = led.split(p.bank, token, p.bank, 15_000).token_id  # a fresh voucher, same receivable
+    for cited in (token, half):
+        with pytest.raises(DataAssetExposureCovered) as info:
+            led.foreclose(p.bank, b, cited)
+        assert info.value.recovered == 30_000
+    # More exposure bought later is new exposure: only what exceeds the recovery counts.
+    more = bank_holds(w, led, p, receivable_id, 10_000)
+    led.merge(p.bank, more, token)
+    led.merge(p.bank, half, token)
+    assert led.foreclose(p.bank, b, token).recovered == 10_000
+    assert led.recovered(receivable_id) == 40_000
+
+
+def test_what_was_repaid_or_paid_out_is_not_exposure(w, p, led):
+    a, _ = pledged_asset(w, value=100_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    led.repay(p.core, receivable_id, 50_000)  # half the face: 15,000 of the bank's 30,000 is repaid
+    assert led.claimable(token) == 15_000
+    assert led.foreclose(p.bank, a, token).recovered == 15_000  # claimable or claimed, it is not at risk
+
+
+def test_full_repayment_returns_the_foreclosed_asset_to_its_owner(w, p, led):
+    """Regression (issue 13.3): before, the pledgee kept the asset after the receivable it was
+    taken for was repaid in full."""
+    a, pledge_id = pledged_asset(w, value=20_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    led.foreclose(p.bank, a, token)
+    before = w.chain.w3.eth.block_number
+    with pytest.raises(DataAssetHeldInForeclosure) as held:  # the pledgee cannot pledge it on
+        led.pledge(p.bank, a, w.line_id)
+    assert (held.value.asset_id, held.value.pledge_id, held.value.receivable_id) == (a, pledge_id, receivable_id)
+    with pytest.raises(DataAssetReceivableNotSettled) as info:
+        led.redeem_data_asset(PROVIDER, a)
+    assert (info.value.receivable_id, info.value.state) == (receivable_id, ReceivableState.DEFAULTED)
+    led.repay(p.core, receivable_id, 99_999)
+    with pytest.raises(DataAssetReceivableNotSettled):  # one unit short: the claim stands
+        led.redeem_data_asset(PROVIDER, a)
+    assert w.chain.w3.eth.block_number == before + 2 and led.data_asset(a).owner == p.bank.address  # approve, repay
+    led.repay(p.core, receivable_id, 1)
+    receipt = led.redeem_data_asset(p.outsider, a)  # anyone may hand it back
+    (event,) = receipt.named("DataAssetReturned")
+    assert (event.args["assetId"], event.args["pledgeId"], event.args["owner"], event.args["receivableId"],
+            event.args["recovered"]) == (a, pledge_id, PROVIDER.address, receivable_id, 20_000)
+    assert led.data_asset(a).owner == PROVIDER.address
+    assert led.pledge_of(pledge_id).state == PledgeState.RETURNED
+    assert (led.recovered(receivable_id), led.held_under(a)) == (0, 0)
+    with pytest.raises(DataAssetNotForeclosed):
+        led.redeem_data_asset(PROVIDER, a)
+    assert led.pledge(PROVIDER, a, w.line_id).pledge_id  # back with its owner, free to pledge again
 
 
 def test_foreclosure_needs_a_defaulted_receivable_of_the_pledged_line(w, p, led):
     asset_id, _ = pledged_asset(w)
     issued = w.issue(100_000)
+    token = bank_holds(w, led, p, issued.receivable_id, 10_000)
     with pytest.raises(DataAssetReceivableNotDefaulted) as info:
-        led.foreclose(p.bank, asset_id, issued.receivable_id)
+        led.foreclose(p.bank, asset_id, token)
     assert (info.value.receivable_id, info.value.state) == (issued.receivable_id, ReceivableState.ACTIVE)
     other = led.grant_credit_line(p.bank, p.core, w.cash, LINE_LIMIT, w.now() + 365 * DAY, GRACE).line_id
     foreign = led.issue(p.core, p.tier1, line_id=other, currency=w.cash, face_value=1_000,
                         maturity=w.now() + 30 * DAY, document_hash=os.urandom(32))
+    led.accept(p.tier1, foreign.receivable_id)
+    foreign_token = led.split(p.tier1, foreign.token_id, p.bank, 500).token_id
     with pytest.raises(DataAssetReceivableLineMismatch) as info:
-        led.foreclose(p.bank, asset_id, foreign.receivable_id)
+        led.foreclose(p.bank, asset_id, foreign_token)
     assert (info.value.receivable_line_id, info.value.pledge_line_id) == (other, w.line_id)
     with pytest.raises(DataAssetNotPledgee):
-        led.foreclose(p.bank2, asset_id, issued.receivable_id)
+        led.foreclose(p.bank2, asset_id, token)
+
+
+def test_an_asset_that_counts_nothing_cannot_be_foreclosed(w, p, led):
+    asset_id, _ = pledged_asset(w, value=20_000, days=10)
+    receivable_id, token = defaulted_with_exposure(w, led, p)  # 30 days + grace: the appraisal expired
+    with pytest.raises(DataAssetNotAppraised) as info:
+        led.foreclose(p.bank, asset_id, token)
+    assert info.value.asset_id == asset_id
+    led.appraise(APPRAISER2, asset_id, report_hash=os.urandom(32), value=12_000, valid_until=w.now() + DAY)
+    assert led.foreclose(p.bank, asset_id, token).recovered == 12_000

@@ -60,9 +60,11 @@ def _line_of_bank(gw):
 
 
 def _defaulted_with_pledge(gw):
+    """A pledged asset and the bank's voucher of a Defaulted receivable of the line (its exposure)."""
     issued = gw.overdue()
+    assert gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/transfer", {"to": gw.bank.address}).status_code == 200
     assert gw.post(gw.bank, f"/v1/receivables/{issued['receivable_id']}/declare-default").status_code == 200
-    return gw.data_asset(pledge_to=gw.line_id), issued["receivable_id"]
+    return gw.data_asset(pledge_to=gw.line_id), issued["token_id"]
 
 
 WRITERS = set(ROLES) - {"auditor"}
@@ -122,7 +124,7 @@ def _cases():
                                         {"listing_id": gw.doc()}), {"exchange"}),
         "pledge": (lambda gw: (f"/v1/data-assets/{gw.data_asset()}/pledge", {"line_id": gw.line_id}), {"core"}),
         "release": (lambda gw: (f"/v1/data-assets/{gw.data_asset(pledge_to=gw.line_id)}/release", {}), {"bank"}),
-        "foreclose": (lambda gw: (lambda a, r: (f"/v1/data-assets/{a}/foreclose", {"receivable_id": r}))(
+        "foreclose": (lambda gw: (lambda a, t: (f"/v1/data-assets/{a}/foreclose", {"token_id": t}))(
             *_defaulted_with_pledge(gw)), {"bank"}),
     }
 
@@ -152,6 +154,8 @@ OPERATOR_ENDPOINTS = {
     "admit": lambda gw: ("post", f"/v1/parties/{gw.tier2.address}/admit", [{"role": "SUPPLIER_ROLE"}]),
     "pause": lambda gw: ("post", "/v1/platform/pause", {}),
     "unpause": lambda gw: ("post", "/v1/platform/unpause", {}),
+    "strike appraisals": lambda gw: ("post", f"/v1/data-assets/{gw.data_asset(list_=False)}/appraisals/strike",
+                                     {"appraiser": gw.appraiser.address}),
 }
 
 

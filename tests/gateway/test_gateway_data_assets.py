@@ -138,17 +138,68 @@ def test_ids_beyond_32_bits_are_404_not_a_database_error(gw):
     assert r.status_code == 404 and r.json()["error"] == "DataAssetNonexistent", r.json()
 
 
-def test_foreclose_on_default_gives_the_asset_to_the_pledgee(gw):
-    asset_id = gw.data_asset(pledge_to=gw.line_id)
+def test_foreclose_against_the_pledgees_exposure_and_return_on_full_repayment(gw):
+    asset_id = gw.data_asset(pledge_to=gw.line_id)  # counted 1,000,000
+    other = gw.data_asset(pledge_to=gw.line_id)
     issued = gw.overdue()
-    rid = issued["receivable_id"]
-    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"receivable_id": rid})
+    rid, root = issued["receivable_id"], issued["token_id"]
+    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"token_id": root})
+    assert r.status_code == 403 and r.json()["error"] == "DataAssetNotVoucherHolder", r.json()
+    assert r.json()["holder"] == gw.tier1.address
+    assert gw.post(gw.tier1, f"/v1/vouchers/{root}/transfer", {"to": gw.bank.address}).status_code == 200
+    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"token_id": root})
     assert r.status_code == 409 and r.json()["error"] == "DataAssetReceivableNotDefaulted"
     assert gw.post(gw.bank, f"/v1/receivables/{rid}/declare-default").status_code == 200
-    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"receivable_id": rid})
+    r = gw.post(gw.bank, f"/v1/data-assets/{asset_id}/foreclose", {"token_id": root})
     assert r.status_code == 200, r.json()
+    assert (r.json()["value"], r.json()["recovered"], r.json()["receivable_id"]) == ("1000000", "100000", rid)
     read = gw.get(gw.bank, f"/v1/data-assets/{asset_id}").json()
     assert read["owner"] == gw.bank.address and read["pledge"] is None
+    assert read["foreclosure"] == {**read["foreclosure"], "owner": gw.core.address, "financier": gw.bank.address,
+                                   "receivable_id": rid, "token_id": root, "value": "1000000", "recovered": "100000"}
+    head = gw.head()
+    r = gw.post(gw.bank, f"/v1/data-assets/{other}/foreclose", {"token_id": root})  # the exposure is covered
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetExposureCovered"
+    assert (r.json()["exposure"], r.json()["recovered"]) == ("100000", "100000") and gw.head() == head
+    r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/return")
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetReceivableNotSettled"
+    assert gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": "100000"}).status_code == 200
+    r = gw.post(gw.tier2, f"/v1/data-assets/{asset_id}/return")
+    assert r.status_code == 200, r.json()
+    assert r.json()["owner"] == gw.core.address
+    read = gw.get(gw.core, f"/v1/data-assets/{asset_id}").json()
+    assert read["owner"] == gw.core.address and read["foreclosure"] is None
+    r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/return")
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetNotForeclosed"
+
+
+def test_appraisals_are_bounded_withdrawn_and_struck(gw):
+    from gateway_world import OPERATOR_TOKEN
+
+    operator = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    asset_id = gw.data_asset(appraise=False, list_=False)
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals",
+                {"report_hash": gw.doc(), "value": "900", "valid_until": 2**40 - 1})
+    assert r.status_code == 422 and r.json()["error"] == "DataAssetAppraisalTooLong", r.json()
+    rogue = gw.register("Rogue Appraiser", ["APPRAISER_ROLE"])
+    for who, value in ((gw.appraiser, "900"), (rogue, "5000000")):
+        r = gw.post(who, f"/v1/data-assets/{asset_id}/appraisals",
+                    {"report_hash": gw.doc(), "value": value, "valid_until": gw.now() + 30 * DAY})
+        assert r.status_code == 201, r.json()
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals/withdraw")
+    assert r.status_code == 200 and r.json()["slot"] == 0, r.json()
+    r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals/withdraw")
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetNoLiveAppraisal"
+    assert gw.get(gw.core, f"/v1/data-assets/{asset_id}").json()["counted_value"] == "5000000"
+    strike = f"/v1/data-assets/{asset_id}/appraisals/strike"
+    r = gw.client.post(strike, json={"appraiser": rogue.address}, headers=operator)
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetAppraiserNotExpelled", r.json()
+    assert gw.post(gw.bank, strike, {"appraiser": rogue.address}).status_code == 401  # the operator credential only
+    assert gw.client.post(f"/v1/parties/{rogue.address}/expel", headers=operator).status_code == 200
+    r = gw.client.post(strike, json={"appraiser": rogue.address}, headers=operator)
+    assert r.status_code == 200 and r.json()["slots"] == [1], r.json()
+    read = gw.get(gw.core, f"/v1/data-assets/{asset_id}").json()
+    assert (read["appraisals"], read["counted_value"]) == ([], "0")
 
 
 def _registry_at(gw, asset_id: int, n: int) -> dict:
@@ -169,6 +220,7 @@ def _registry_at(gw, asset_id: int, n: int) -> dict:
         "pledge": None if pledge is None else {
             "pledge_id": pledge.pledge_id, "line_id": pledge.line_id, "state": pledge.state.name,
             "financier": pledge.financier, "pledged_at": pledge.pledged_at, "ended_at": pledge.ended_at or None},
+        "foreclosure": None,  # (these assets are never foreclosed)
     }
 
 
@@ -188,8 +240,9 @@ def test_a_read_is_the_mirrors_block_and_the_registry_agrees_at_that_block(gw):
     asset_id = gw.data_asset(appraise=False, list_=False)
     assert read()["counted_value"] == "0" and read()["counted_until"] is None and read()["appraisals"] == []
     now = gw.now()
-    for value, days in ((800, 30), (500, 10), (500, 20)):
-        r = gw.post(gw.appraiser, f"/v1/data-assets/{asset_id}/appraisals",
+    appraisers = [gw.appraiser] + [gw.register(f"Appraiser {i}", ["APPRAISER_ROLE"]) for i in (2, 3)]
+    for appraiser, (value, days) in zip(appraisers, ((800, 30), (500, 10), (500, 20)), strict=True):
+        r = gw.post(appraiser, f"/v1/data-assets/{asset_id}/appraisals",
                     {"report_hash": gw.doc(), "value": str(value), "valid_until": now + days * DAY})
         assert r.status_code == 201, r.json()
     got = read(gw.core)

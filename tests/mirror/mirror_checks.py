@@ -63,7 +63,8 @@ ASSET_FIELDS = {"owner": "owner", "registered_at": "registeredAt", "pledge_id": 
 APPRAISAL_FIELDS = {"appraiser": "appraiser", "appraised_at": "appraisedAt", "valid_until": "validUntil",
                     "value": "value", "report_hash": "reportHash"}
 PLEDGE_FIELDS = {"asset_id": "assetId", "line_id": "lineId", "state": "state", "owner": "owner",
-                 "financier": "financier", "pledged_at": "pledgedAt", "ended_at": "endedAt"}
+                 "financier": "financier", "pledged_at": "pledgedAt", "ended_at": "endedAt",
+                 "receivable_id": "receivableId", "recovered": "recovered"}
 BPS = 10_000
 UINT96_MAX = 2**96 - 1
 
@@ -194,9 +195,19 @@ def assert_data_assets_match_chain(w, s, block: int, credit_lines) -> None:
             else:
                 _same(row, chain, APPRAISAL_FIELDS, f"appraisal {asset_id}/{slot}")
     assert not unmatched, f"appraisals of no asset: {sorted(unmatched)}"
-    # A slot's row is its last DataAssetAppraised.
-    last = {(e.args.assetId, e.args.slot): (e["blockNumber"], _tx(e))
-            for e in _events(registry.events.DataAssetAppraised, w, block)}
+    # A slot's row is its last DataAssetAppraised, unless a withdrawal or strike came after it.
+    slot_events = sorted(
+        [(e["blockNumber"], e["logIndex"], e) for e in _events(registry.events.DataAssetAppraised, w, block)]
+        + [(e["blockNumber"], e["logIndex"], e) for kind in (registry.events.DataAssetAppraisalWithdrawn,
+                                                             registry.events.DataAssetAppraisalStruck)
+           for e in _events(kind, w, block)], key=lambda t: t[:2])
+    last: dict = {}
+    for _, _, e in slot_events:
+        key = (e.args.assetId, e.args.slot)
+        if e.event == "DataAssetAppraised":
+            last[key] = (e["blockNumber"], _tx(e))
+        else:
+            last.pop(key, None)
     assert last == {k: (a.block_number, a.tx_hash) for k, a in appraisals.items()}
 
     # Pledges as pledgeOf returns them, with the counted value, blocks and receivable of their events.
@@ -210,9 +221,19 @@ def assert_data_assets_match_chain(w, s, block: int, credit_lines) -> None:
         p = pledges[pledge_id]
         assert (p.counted_value, p.pledged_block, p.tx_hash) == (e.args.countedValue, e["blockNumber"], _tx(e))
     ended = {e.args.pledgeId: (e["blockNumber"], 0) for e in _events(registry.events.DataAssetReleased, w, block)}
-    ended |= {e.args.pledgeId: (e["blockNumber"], e.args.receivableId)
-              for e in _events(registry.events.DataAssetForeclosed, w, block)}
+    foreclosed = _events(registry.events.DataAssetForeclosed, w, block)
+    ended |= {e.args.pledgeId: (e["blockNumber"], e.args.receivableId) for e in foreclosed}
     assert {i: (p.ended_block, p.receivable_id) for i, p in pledges.items() if p.state != PledgeState.ACTIVE} == ended
+    # A foreclosure's voucher, the asset's value then and what it was credited; what is held.
+    assert {e.args.pledgeId: (e.args.tokenId, e.args.value, e.args.recovered) for e in foreclosed} == {
+        i: (p.token_id, p.foreclosed_value, p.recovered) for i, p in pledges.items() if p.receivable_id}
+    for asset_id in assets:
+        held = [i for i, p in pledges.items() if p.asset_id == asset_id and p.state == PledgeState.FORECLOSED]
+        assert r.heldUnder(asset_id).call(block_identifier=block) == (held[0] if held else 0), asset_id
+    for receivable_id in {p.receivable_id for p in pledges.values() if p.receivable_id}:
+        assert r.recoveredOf(receivable_id).call(block_identifier=block) == sum(
+            p.recovered for p in pledges.values()
+            if p.receivable_id == receivable_id and p.state == PledgeState.FORECLOSED), receivable_id
     # An asset's pledge_id is its active pledge; a line's pledged assets are its active pledges'.
     active = {p.asset_id: p for p in pledges.values() if p.state == PledgeState.ACTIVE}
     assert {i: a.pledge_id for i, a in assets.items() if a.pledge_id} == {i: p.pledge_id for i, p in active.items()}

@@ -119,6 +119,7 @@ def every_data_asset_event(w) -> dict[str, int]:
     led.appraise(appraiser2, a, report_hash=os.urandom(32), value=3_000_000, valid_until=w.now() + 30 * DAY)
     pledge_a = led.pledge(w.core, a, w.line_id).pledge_id                          # + CollateralChanged
     big = w.issue(1_000_000)  # beyond the base limit of 200,000: drawn on the collateral credit
+    bank_token = led.split(w.tier1, big.token_id, w.bank, 500_000).token_id  # the bank bears half
 
     # B (an odd URI): pledged, appraised again while pledged, then released.
     b = ready_asset(w, appraiser, exchange, 2_000_000, 365, uri=ODD_URI)
@@ -138,9 +139,18 @@ def every_data_asset_event(w) -> dict[str, int]:
     # The big receivable defaults: the bank forecloses on A.
     w.advance(60 * DAY + GRACE + DAY)
     default(w, big.receivable_id)
-    led.foreclose(w.bank, a, big.receivable_id)
+    led.foreclose(w.bank, a, bank_token)  # worth 3,500,000: credited the bank's 500,000 exposure
+
+    # B's appraisals go: appraiser withdraws its own; appraiser2 is expelled and struck.
+    led.withdraw_appraisal(appraiser, b)                                           # AppraisalWithdrawn
+    led.expel(w.operator, appraiser2)
+    led.strike_appraisals(w.operator, b, appraiser2)                               # AppraisalStruck
+
+    # The big receivable is repaid in full after all: A returns to the core enterprise.
+    led.repay(w.core, big.receivable_id, 1_000_000)
+    led.redeem_data_asset(w.spare, a)                                              # Returned
     return {"a": a, "b": b, "c": c, "pledge_a": pledge_a, "pledge_b": pledge_b, "receivable": big.receivable_id,
-            "reused_slot": slot, "appraiser2": appraiser2.address}
+            "reused_slot": slot, "appraiser2": appraiser2.address, "bank_token": bank_token}
 
 
 def test_every_data_asset_event_lands_in_the_right_tables(mw, db, tmp_path):
@@ -159,14 +169,15 @@ def test_every_data_asset_event_lands_in_the_right_tables(mw, db, tmp_path):
                                         ("CreditLines", "CreditLineTermsChanged")} <= names
 
         a, b, c = (s.get(DataAsset, ids[k]) for k in ("a", "b", "c"))
-        assert (a.owner, a.pledge_id, a.exchange != c.exchange) == (mw.bank.address, 0, True)  # foreclosed
+        assert (a.owner, a.pledge_id, a.exchange != c.exchange) == (mw.core.address, 0, True)  # returned
         assert (b.owner, b.pledge_id, b.uri) == (mw.core.address, 0, ODD_URI.replace("\x00", "\ufffd"))
         assert (c.owner, c.listing_id) == (mw.tier1.address, "0x" + "00" * 32)
         assert a.listing_id == "0x" + LISTING.hex()
 
         pa, pb = s.get(Pledge, ids["pledge_a"]), s.get(Pledge, ids["pledge_b"])
         assert (pa.state, pa.owner, pa.financier, pa.counted_value, pa.receivable_id) == (
-            PledgeState.FORECLOSED, mw.core.address, mw.bank.address, 3_000_000, ids["receivable"])
+            PledgeState.RETURNED, mw.core.address, mw.bank.address, 3_000_000, ids["receivable"])
+        assert (pa.token_id, pa.foreclosed_value, pa.recovered) == (ids["bank_token"], 3_500_000, 500_000)
         assert (pb.state, pb.counted_value, pb.receivable_id) == (PledgeState.RELEASED, 2_000_000, 0)
         assert pa.pledged_at < pa.ended_at and pb.pledged_at <= pb.ended_at
 
@@ -175,12 +186,12 @@ def test_every_data_asset_event_lands_in_the_right_tables(mw, db, tmp_path):
         reused = s.get(Appraisal, (ids["a"], 1))
         assert (reused.value, reused.appraiser) == (3_500_000, ids["appraiser2"])
         counts = dict(s.exec(select(Appraisal.asset_id, func.count()).group_by(Appraisal.asset_id)).all())
-        assert counts == {ids["a"]: 2, ids["b"]: 2}
+        assert counts == {ids["a"]: 2}  # B's were withdrawn and struck
 
         line = s.get(CreditLine, mw.line_id)
         assert (line.limit, line.advance_rate_bps, line.collateral_value, line.collateral_valid_until) == (
             200_000, RATE, 0, 0)  # nothing pledged any more
-    assert mw.ledger.receivable(ids["receivable"]).state == ReceivableState.DEFAULTED
+    assert mw.ledger.receivable(ids["receivable"]).state == ReceivableState.SETTLED
 
     # A mirror applying every block with its header (the default window) builds the same tables.
     journaled = str(tmp_path / "journaled.db")
@@ -216,6 +227,7 @@ def test_a_reorg_rolls_back_a_pledge_an_appraisal_and_a_foreclosure(mw, db, tmp_
     led.pledge(mw.core, a, mw.line_id)
     b = ready_asset(mw, appraiser, exchange, 2_000_000, 365)
     issued = mw.issue(100_000)
+    token = led.split(mw.tier1, issued.token_id, mw.bank, 60_000).token_id
     mw.advance(90 * DAY + GRACE + DAY)
     default(mw, issued.receivable_id)
     with mw.mirror(db) as mirror:
@@ -223,7 +235,7 @@ def test_a_reorg_rolls_back_a_pledge_an_appraisal_and_a_foreclosure(mw, db, tmp_
         before = dump(db)
         assert _rows(db) == {"data_asset": 2, "appraisal": 2, "pledge": 1}
         snapshot = mw.rpc("evm_snapshot")
-        led.foreclose(mw.bank, a, issued.receivable_id)                        # a foreclosure
+        led.foreclose(mw.bank, a, token)                                       # a foreclosure
         led.appraise(appraiser2, b, report_hash=os.urandom(32), value=1_500_000,
                      valid_until=mw.now() + 300 * DAY)                         # an appraisal
         led.pledge(mw.core, b, mw.line_id)                                     # a pledge
@@ -252,11 +264,14 @@ def test_a_reorg_rolls_back_a_pledge_an_appraisal_and_a_foreclosure(mw, db, tmp_
 
         # Replaced at the same height (anvil_reorg): B pledged and foreclosed, A appraised, undone.
         led.pledge(mw.core, b, mw.line_id)
-        led.foreclose(mw.bank, b, issued.receivable_id)
+        led.foreclose(mw.bank, b, token)
+        # appraiser's new appraisal of A replaces its own (slot 0): a row updated, not added.
         led.appraise(appraiser, a, report_hash=os.urandom(32), value=4_500_000, valid_until=mw.now() + 100 * DAY)
         mirror.sync()
         assert_mirror_matches_chain(mw, db)
-        assert _rows(db) == {"data_asset": 2, "appraisal": 4, "pledge": 2}
+        assert _rows(db) == {"data_asset": 2, "appraisal": 3, "pledge": 2}
+        with MirrorReader(db).snapshot() as snap:
+            assert snap.session.get(Appraisal, (a, 0)).value == 4_500_000
         head = mw.head()
         mw.rpc("anvil_reorg", 3, [])
         mw.chain.forget_local_state()
@@ -265,6 +280,7 @@ def test_a_reorg_rolls_back_a_pledge_an_appraisal_and_a_foreclosure(mw, db, tmp_
         assert_mirror_matches_chain(mw, db)
         assert _rows(db) == {"data_asset": 2, "appraisal": 3, "pledge": 1}
         with MirrorReader(db).snapshot() as snap:
+            assert snap.session.get(Appraisal, (a, 0)).value == 4_000_000  # the replaced appraisal is back
             assert (snap.session.get(DataAsset, b).owner, snap.session.get(DataAsset, b).pledge_id) == (
                 mw.core.address, 0)
 

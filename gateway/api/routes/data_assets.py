@@ -1,4 +1,5 @@
-"""Data assets: register, appraise, list, pledge, release, foreclose; appraisal reports.
+"""Data assets: register, appraise (withdraw, strike), list, pledge, release, foreclose, return;
+appraisal reports.
 
 Reads of data assets come from the mirror (data_asset, appraisal, pledge) like every other read,
 with the block they reflect; the counted value, which depends on that block's time, is the
@@ -22,9 +23,9 @@ from ...crypto import fingerprint
 from ...errors import ApiError, InvalidInput, NotFound, NotOwner
 from ...models import AppraisalReport
 from ...schemas import (AppraisalCreate, DataAssetCreate, DataAssetPublic, ForecloseRequest, Hash32, Id, ListingCreate,
-                        PledgeCreate, data_asset_json, stored_text, written)
+                        PledgeCreate, StrikeRequest, data_asset_json, stored_text, written)
 from ...service import Outcome, block_json
-from ..deps import Caller, GatewayDep, IdempotencyDep, PartyDep, ReaderDep, WriterDep
+from ..deps import Caller, GatewayDep, IdempotencyDep, OperatorDep, PartyDep, ReaderDep, WriterDep
 from ..visibility import require_data_asset
 
 router = APIRouter(prefix="/data-assets", tags=["data assets"])
@@ -89,6 +90,33 @@ def appraise(asset_id: Id, body: AppraisalCreate, caller: WriterDep, gateway: Ga
     return gateway.write(caller.party, idem, act)
 
 
+@router.post("/{asset_id}/appraisals/withdraw", response_model=None, responses=written())
+def withdraw_appraisal(asset_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Withdraw the caller's live appraisal of the asset (its appraiser, in good standing or not);
+    it counts nothing from then on and a pledged asset's line is recounted at once."""
+
+    def act() -> Outcome:
+        gateway.ledger.data_asset(asset_id)
+        made = gateway.ledger.withdraw_appraisal(caller.account, asset_id)
+        return Outcome({"asset_id": asset_id, "slot": made.slot}, made.receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{asset_id}/appraisals/strike", response_model=None, responses=written())
+def strike_appraisals(asset_id: Id, body: StrikeRequest, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
+    """Strike the asset's appraisals by an appraiser that no longer holds APPRAISER (operator):
+    409 `DataAssetAppraiserNotExpelled` while it still does."""
+
+    def act() -> Outcome:
+        gateway.ledger.data_asset(asset_id)
+        struck = gateway.ledger.strike_appraisals(gateway.operator, asset_id, body.appraiser)
+        return Outcome({"asset_id": asset_id, "appraiser": body.appraiser, "slots": list(struck.slots)},
+                       struck.receipt)
+
+    return gateway.write(gateway.operator_party, idem, act)
+
+
 @router.post("/{asset_id}/listing", response_model=None, responses=written())
 def list_asset(asset_id: Id, body: ListingCreate, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
     """Certify and list the asset as a product of the caller (EXCHANGE)."""
@@ -134,14 +162,35 @@ def release(asset_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempote
 @router.post("/{asset_id}/foreclose", response_model=None, responses=written())
 def foreclose(asset_id: Id, body: ForecloseRequest, caller: WriterDep, gateway: GatewayDep,
               idem: IdempotencyDep):
-    """Take the pledged asset (its pledgee) on default of a receivable of the pledge's line."""
+    """Take the pledged asset (its pledgee) against the unpaid value of `token_id`, a voucher the
+    pledgee holds of a Defaulted receivable of the pledge's line. The asset is credited its
+    counted value, at most the exposure not yet covered by earlier foreclosures against that
+    receivable (409 `DataAssetExposureCovered` once it is); it comes back to its owner when the
+    receivable is repaid in full (`POST /data-assets/{asset_id}/return`)."""
 
     def act() -> Outcome:
         with gateway.locked(("data-asset", asset_id)):
             _need_pledgee(gateway, caller, asset_id)
-            receipt = gateway.ledger.foreclose(caller.account, asset_id, body.receivable_id)
-        return Outcome({"asset_id": asset_id, "receivable_id": body.receivable_id, "owner": caller.address},
-                       receipt)
+            made = gateway.ledger.foreclose(caller.account, asset_id, body.token_id)
+        return Outcome({"asset_id": asset_id, "pledge_id": made.pledge_id, "receivable_id": made.receivable_id,
+                        "token_id": body.token_id, "value": str(made.value), "recovered": str(made.recovered),
+                        "owner": caller.address}, made.receipt)
+
+    return gateway.write(caller.party, idem, act)
+
+
+@router.post("/{asset_id}/return", response_model=None, responses=written())
+def return_asset(asset_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """Give a foreclosed asset back to the owner that pledged it, once the receivable it was taken
+    for is Settled (any member; 409 `DataAssetReceivableNotSettled` before)."""
+
+    def act() -> Outcome:
+        with gateway.locked(("data-asset", asset_id)):
+            gateway.ledger.data_asset(asset_id)
+            receipt = gateway.ledger.redeem_data_asset(caller.account, asset_id)
+        (event,) = receipt.named("DataAssetReturned")
+        return Outcome({"asset_id": asset_id, "owner": event.args["owner"],
+                        "receivable_id": event.args["receivableId"]}, receipt)
 
     return gateway.write(caller.party, idem, act)
 
@@ -170,7 +219,9 @@ def get(asset_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
         pledge = _active_pledge(s, asset)
         require_data_asset(caller, asset, pledge.financier if pledge is not None else None,
                            (a.appraiser for a in appraisals))
-        body = data_asset_json(asset, appraisals, pledge, (0, 0))
+        foreclosure = s.exec(select(Pledge).where(Pledge.asset_id == asset_id,
+                                                  Pledge.state == int(PledgeState.FORECLOSED))).first()
+        body = data_asset_json(asset, appraisals, pledge, (0, 0), foreclosure)
         block = snap.block
     # Which appraisal counts depends on the block's time: the registry's own arithmetic at the
     # mirror's block, so the whole answer is that block's.

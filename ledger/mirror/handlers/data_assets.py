@@ -1,5 +1,5 @@
-"""Handlers of the data-asset events: registration, appraisal, listing, pledge, release and
-foreclosure (DataAssetRegistry), and what the pledged assets count on each credit line
+"""Handlers of the data-asset events: registration, appraisal (and its withdrawal or strike),
+listing, pledge, release, foreclosure and the return of a foreclosed asset (DataAssetRegistry), and what the pledged assets count on each credit line
 (CreditLines: the advance rate, and the collateral the registry pushes).
 
 A line's collateral is never recounted here: the registry emits CreditLineCollateralChanged
@@ -51,6 +51,13 @@ def asset_appraised(store: Store, e: Event) -> None:
     })
 
 
+@on(REGISTRY, "DataAssetAppraisalWithdrawn", "DataAssetAppraisalStruck")
+def appraisal_removed(store: Store, e: Event) -> None:
+    """A withdrawn or struck appraisal counts nothing (the registry sets its validUntil to 0):
+    its slot's row goes, as for a slot never used; a pledged asset's line recount follows."""
+    store.delete("appraisal", e.args["assetId"], e.args["slot"])
+
+
 @on(REGISTRY, "DataAssetListed")
 def asset_listed(store: Store, e: Event) -> None:
     asset = _asset(store, e)
@@ -65,6 +72,7 @@ def asset_pledged(store: Store, e: Event) -> None:
         "pledge_id": a["pledgeId"], "asset_id": a["assetId"], "line_id": a["lineId"],
         "state": int(PledgeState.ACTIVE), "owner": a["owner"], "financier": a["financier"],
         "counted_value": a["countedValue"], "pledged_at": store.timestamp, "ended_at": 0, "receivable_id": 0,
+        "token_id": 0, "foreclosed_value": 0, "recovered": 0,
         "pledged_block": e.block_number, "ended_block": None, "tx_hash": e.tx_hash,
     })
     asset = _asset(store, e)
@@ -74,19 +82,33 @@ def asset_pledged(store: Store, e: Event) -> None:
 
 @on(REGISTRY, "DataAssetReleased", "DataAssetForeclosed", timed=True)
 def pledge_ended(store: Store, e: Event) -> None:
-    """The pledge ends; a foreclosure also hands the asset to the pledgee."""
+    """The pledge ends; a foreclosure also hands the asset to the pledgee and records what it was
+    credited against the defaulted receivable (the voucher cited, the asset's counted value)."""
     a = e.args
     foreclosed = e.name == "DataAssetForeclosed"
     pledge = store.get("pledge", a["pledgeId"])
     pledge.update(state=int(PledgeState.FORECLOSED if foreclosed else PledgeState.RELEASED),
                   ended_at=store.timestamp, ended_block=e.block_number)
     if foreclosed:
-        pledge["receivable_id"] = a["receivableId"]
+        pledge.update(receivable_id=a["receivableId"], token_id=a["tokenId"], foreclosed_value=a["value"],
+                      recovered=a["recovered"])
     store.put("pledge", pledge)
     asset = _asset(store, e)
     asset["pledge_id"] = 0
     if foreclosed:
         asset["owner"] = a["financier"]
+    store.put("data_asset", asset)
+
+
+@on(REGISTRY, "DataAssetReturned")
+def asset_returned(store: Store, e: Event) -> None:
+    """The receivable was repaid in full: the foreclosed asset is back with its owner."""
+    a = e.args
+    pledge = store.get("pledge", a["pledgeId"])
+    pledge["state"] = int(PledgeState.RETURNED)
+    store.put("pledge", pledge)
+    asset = _asset(store, e)
+    asset["owner"] = a["owner"]
     store.put("data_asset", asset)
 
 
