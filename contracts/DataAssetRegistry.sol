@@ -181,6 +181,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
             receivableId: 0,
             recovered: 0,
             owner: msg.sender,
+            tokenId: 0,
             financier: financier,
             pledgedAt: uint40(block.timestamp),
             endedAt: 0
@@ -224,6 +225,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
         _recovered[receivableId] = already + recovered;
         p.receivableId = uint48(receivableId);
         p.recovered = uint96(recovered);
+        p.tokenId = uint48(tokenId);
         _heldUnder[assetId] = pledgeId;
 
         Asset storage a = _assets[assetId];
@@ -236,17 +238,23 @@ contract DataAssetRegistry is IDataAssetRegistry {
 
     /// @inheritdoc IDataAssetRegistry
     function redeem(uint256 assetId) external {
+        _requireNotPaused();
         _existing(assetId);
         uint256 pledgeId = _heldUnder[assetId];
         if (pledgeId == 0) revert DataAssetNotForeclosed(assetId);
         Pledge storage p = _pledges[pledgeId];
         uint256 receivableId = p.receivableId;
-        IReceivableVoucher.ReceivableState state = voucher.receivableOf(receivableId).state;
-        if (state != IReceivableVoucher.ReceivableState.Settled) {
-            revert DataAssetReceivableNotSettled(receivableId, uint8(state));
-        }
         uint256 recovered = p.recovered;
-        _recovered[receivableId] -= recovered;
+        // Still needed while the other assets held against the receivable do not cover the
+        // pledgee's exposure on the voucher it cited (none once it no longer holds it).
+        uint256 others = _recovered[receivableId] - recovered;
+        uint256 tokenId = p.tokenId;
+        uint256 exposure = 0;
+        try voucher.voucherOf(tokenId) returns (IReceivableVoucher.Voucher memory) {
+            exposure = _exposure(tokenId, p.financier);
+        } catch {} // merged away: the pledgee bears nothing on it
+        if (exposure > others) revert DataAssetStillSecuring(assetId, tokenId, exposure, others);
+        _recovered[receivableId] = others;
         delete _heldUnder[assetId];
         p.state = PledgeState.Returned;
         address owner = p.owner;
@@ -349,6 +357,14 @@ contract DataAssetRegistry is IDataAssetRegistry {
                 validUntil = until;
             }
         }
+    }
+
+    /// @dev What `pledgee` bears on voucher `tokenId`: its unpaid value (neither paid out nor
+    /// repaid and waiting to be claimed) while it holds it, else 0.
+    function _exposure(uint256 tokenId, address pledgee) private view returns (uint256) {
+        IReceivableVoucher.Voucher memory v = voucher.voucherOf(tokenId);
+        if (v.holder != pledgee) return 0;
+        return v.value - v.paid - voucher.claimable(tokenId);
     }
 
     /// @dev Recount the line of the asset's active pledge, if it has one.

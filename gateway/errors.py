@@ -116,8 +116,8 @@ _FORBIDDEN = re.compile(r"(Unauthorized|NotMember|Not(Supplier|Obligor|Financier
 _CONFLICT = re.compile(r"(Duplicate|Not(Pending|Active|Open|Overdue|Repayable|YetOverdue|Listed|Pledged|Appraised"
                        r"|Deal|Locked|Defaulted)$|Already|Expired|Insufficient|Overpayment|RecourseState|Pause"
                        r"|ValueChanged|VoucherNotHeld|LineFull|CollateralShortfall|NothingToClaim|Reentrant"
-                       r"|TooManyAppraisals|WithoutRecourse|Not(Settled|Foreclosed|Expelled)$|ExposureCovered"
-                       r"|HeldInForeclosure|NoLiveAppraisal)")
+                       r"|TooManyAppraisals|WithoutRecourse|Not(Foreclosed|Expelled)$|ExposureCovered"
+                       r"|HeldInForeclosure|NoLiveAppraisal|StillSecuring)")
 _INVALID = re.compile(r"(Invalid|Zero|SameToken|SlotMismatch|HolderMismatch|CurrencyMismatch|CurrencyDecimals"
                       r"|SelfDeal|ObligorMismatch|UnknownRole|LineMismatch|TooLong)")
 

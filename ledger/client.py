@@ -409,10 +409,12 @@ class Ledger:
         return Foreclosed(a["pledgeId"], a["receivableId"], a["value"], a["recovered"], receipt)
 
     def redeem_data_asset(self, anyone: LocalAccount, asset_id: int) -> Receipt:
-        """Return a foreclosed asset to the owner that pledged it, once its receivable is Settled.
+        """Return a foreclosed asset to the owner that pledged it once the pledgee's exposure no
+        longer needs it: always after full repayment, or once the pledgee no longer holds the
+        voucher it cited, or when the other assets held against the receivable cover it.
 
         Raises:
-            DataAssetNotForeclosed, DataAssetReceivableNotSettled.
+            DataAssetNotForeclosed, DataAssetStillSecuring.
         """
         return self.chain.transact(anyone, self._assets.functions.redeem(asset_id))
 

@@ -657,10 +657,11 @@ class DataAssetReceivableNotDefaulted(DataAssetError):
     fields = ("receivableId", "state")
 
 
-class DataAssetReceivableNotSettled(DataAssetError):
-    """A foreclosed asset returns only once the receivable it was taken for is repaid in full."""
+class DataAssetStillSecuring(DataAssetError):
+    """The foreclosed asset is still needed: the pledgee's exposure on the voucher it cited is more
+    than the other assets held against the receivable were credited (it returns on full repayment)."""
 
-    fields = ("receivableId", "state")
+    fields = ("assetId", "tokenId", "exposure", "coveredWithout")
 
 
 class DataAssetNotVoucherHolder(DataAssetError):

@@ -265,6 +265,7 @@ class Pledge:
     receivable_id: int  # the defaulted receivable a foreclosure cited (0 otherwise)
     recovered: int  # what the foreclosure credited against it
     owner: str
+    token_id: int  # the pledgee's voucher the foreclosure cited (0 otherwise)
     financier: str
     pledged_at: int
     ended_at: int

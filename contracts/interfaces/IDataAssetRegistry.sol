@@ -55,15 +55,19 @@ pragma solidity ^0.8.24;
  *   appraisal, at 100 %: the advance rate is the lender's margin for lending, not a discount on
  *   what the pledgor gives up); an asset that counts 0 MUST be refused (DataAssetNotAppraised).
  *   It is credited min(value, exposure − recoveredOf): recoveredOf grows by that amount and the
- *   pledge records it (`recovered`) and the receivable (`receivableId`). An indivisible asset
- *   worth more than what is left is credited only what is left; the rest of its worth secures
- *   nothing and comes back with the asset on full repayment.
+ *   pledge records it (`recovered`), the receivable (`receivableId`) and the voucher (`tokenId`).
+ *   An indivisible asset worth more than what is left is credited only what is left; the rest
+ *   of its worth secures nothing and comes back with the asset.
  * - Ownership passes to the pledgee and the pledge ends (Foreclosed); while it is held in
  *   foreclosure ({heldUnder} != 0) the asset MUST NOT be pledged again.
- * - {redeem}(assetId) MAY be called by anyone once the receivable is Settled (fully repaid:
- *   DataAssetReceivableNotSettled otherwise): the claim on what was taken ends, the asset
- *   returns to the owner that pledged it, the pledge becomes Returned and recoveredOf falls by
- *   what it was credited.
+ * - {redeem}(assetId) MAY be called by anyone once the asset is no longer needed: the
+ *   pledgee's exposure on the cited voucher now (0 once the receivable is Settled, or once the
+ *   pledgee no longer holds that voucher: sold, returned under recourse, merged away) is
+ *   covered by what the OTHER assets held against the receivable were credited
+ *   (DataAssetStillSecuring otherwise). The claim on what was taken ends: the asset returns to
+ *   the owner that pledged it, the pledge becomes Returned and recoveredOf falls by what it was
+ *   credited. So full repayment always returns every asset taken for the receivable, and a
+ *   partial one returns those the remaining exposure no longer needs.
  *
  * Credit enhancement (see ICreditLines):
  * - Every change to what a line's pledged assets count (pledge, release, foreclosure, a new
@@ -73,10 +77,11 @@ pragma solidity ^0.8.24;
  *   {sync}(lineId), which recounts it (at most MAX_PLEDGES_PER_LINE × MAX_LIVE_APPRAISALS reads).
  *
  * Pause (the ledger's one policy, stated in IReceivableVoucher):
- * - While the voucher contract is paused, {pledge}, {release} and {foreclose} MUST revert with
- *   EnforcedPause before anything changes: they change who has a claim on an asset.
- *   {register}, {list}, {appraise} and {sync} go on (they record information; an expiring
- *   appraisal can be renewed during a pause, so its validity stays a calendar date).
+ * - While the voucher contract is paused, {pledge}, {release}, {foreclose} and {redeem} MUST
+ *   revert with EnforcedPause before anything changes: they change who has a claim on an asset.
+ *   {register}, {list}, {appraise}, {withdrawAppraisal}, {strikeAppraisals} and {sync} go on
+ *   (they record information; an expiring appraisal can be renewed during a pause, so its
+ *   validity stays a calendar date, and one withdrawn or struck stops counting at once).
  */
 interface IDataAssetRegistry {
     enum PledgeState {
@@ -114,6 +119,7 @@ interface IDataAssetRegistry {
         uint48 receivableId; // the defaulted receivable a foreclosure cited (0 otherwise)
         uint96 recovered; // what the foreclosure credited against it
         address owner;
+        uint48 tokenId; // the pledgee's voucher a foreclosure cited (0 otherwise)
         address financier;
         uint40 pledgedAt;
         uint40 endedAt;
@@ -178,7 +184,7 @@ interface IDataAssetRegistry {
     error DataAssetNotPledgee(uint256 assetId, address financier, address account);
     error DataAssetReceivableLineMismatch(uint256 receivableId, uint256 receivableLineId, uint256 pledgeLineId);
     error DataAssetReceivableNotDefaulted(uint256 receivableId, uint8 state);
-    error DataAssetReceivableNotSettled(uint256 receivableId, uint8 state);
+    error DataAssetStillSecuring(uint256 assetId, uint256 tokenId, uint256 exposure, uint256 coveredWithout);
     error DataAssetNotVoucherHolder(uint256 tokenId, address holder, address account);
     error DataAssetExposureCovered(uint256 receivableId, uint256 tokenId, uint256 exposure, uint256 recovered);
     error DataAssetHeldInForeclosure(uint256 assetId, uint256 pledgeId, uint256 receivableId);
@@ -215,8 +221,8 @@ interface IDataAssetRegistry {
     /// which it holds, of a Defaulted receivable of the pledge's line; returns what it credited.
     function foreclose(uint256 assetId, uint256 tokenId) external returns (uint256 recovered);
 
-    /// @notice Give a foreclosed asset back to the owner that pledged it once the receivable
-    /// it was taken for is Settled (anyone).
+    /// @notice Give a foreclosed asset back to the owner that pledged it once the pledgee's
+    /// exposure no longer needs it, e.g. after full repayment (anyone).
     function redeem(uint256 assetId) external;
 
     /// @notice Recount what the assets pledged to `lineId` are worth now (anyone).

@@ -16,8 +16,8 @@ CHECKS: dict[str, str] = {
     "credit_lines": "each line's utilisation equals what was issued on it and not yet repaid or restored, "
                     "step by step and at the audited block",
     "pledges": ("at most one active pledge per data asset; releases and foreclosures end an active pledge; "
-                "a foreclosure credits at most the asset's value and the defaulted unpaid amount, and an asset "
-                "returns only once its receivable is settled"),
+                "a foreclosure credits at most the asset's value and the defaulted unpaid amount, and only a "
+                "foreclosed asset returns"),
     "documents": "each trade-document fingerprint backs at most one live receivable of each obligor",
     "chain_views": "the state rebuilt from events equals the contracts' views at the audited block",
     "mirror": "the SQL mirror equals the rebuilt state at the same block, its event_log equals the chain's logs, "

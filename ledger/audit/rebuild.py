@@ -500,10 +500,6 @@ class Rebuild:
         if pledge["state"] != PledgeState.FORECLOSED:
             self.flag("pledges", f"pledge {a['pledgeId']} returned but it was not foreclosed", loc,
                       int(PledgeState.FORECLOSED), pledge["state"])
-        r = self.receivables.get(a["receivableId"])
-        if r is None or r["state"] != ReceivableState.SETTLED:
-            self.flag("pledges", f"asset {a['assetId']} returned before receivable {a['receivableId']} was settled",
-                      loc, int(ReceivableState.SETTLED), None if r is None else r["state"])
         pledge["state"] = int(PledgeState.RETURNED)
         self.data_assets[a["assetId"]]["owner"] = a["owner"]
 

@@ -37,7 +37,7 @@ APPRAISAL_FIELDS = {"appraiser": "appraiser", "appraised_at": "appraisedAt", "va
                     "value": "value", "report_hash": "reportHash"}
 PLEDGE_FIELDS = {"asset_id": "assetId", "line_id": "lineId", "state": "state", "owner": "owner",
                  "financier": "financier", "pledged_at": "pledgedAt", "ended_at": "endedAt",
-                 "receivable_id": "receivableId", "recovered": "recovered"}
+                 "receivable_id": "receivableId", "recovered": "recovered", "token_id": "tokenId"}
 
 
 def _same_value(found: list, expected: Any, chain: Any, location: dict, what: str) -> None:

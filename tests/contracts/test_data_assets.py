@@ -21,7 +21,7 @@ from ledger.exceptions import (
     DataAssetNoLiveAppraisal,
     DataAssetNotForeclosed,
     DataAssetNotVoucherHolder,
-    DataAssetReceivableNotSettled,
+    DataAssetStillSecuring,
     DataAssetAlreadyPledged,
     DataAssetDuplicateContent,
     DataAssetInvalidAppraisal,
@@ -617,16 +617,19 @@ def test_full_repayment_returns_the_foreclosed_asset_to_its_owner(w, p, led):
     a, pledge_id = pledged_asset(w, value=20_000)
     receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
     led.foreclose(p.bank, a, token)
+    assert led.pledge_of(pledge_id).token_id == token
     before = w.chain.w3.eth.block_number
     with pytest.raises(DataAssetHeldInForeclosure) as held:  # the pledgee cannot pledge it on
         led.pledge(p.bank, a, w.line_id)
     assert (held.value.asset_id, held.value.pledge_id, held.value.receivable_id) == (a, pledge_id, receivable_id)
-    with pytest.raises(DataAssetReceivableNotSettled) as info:
+    with pytest.raises(DataAssetStillSecuring) as info:
         led.redeem_data_asset(PROVIDER, a)
-    assert (info.value.receivable_id, info.value.state) == (receivable_id, ReceivableState.DEFAULTED)
+    assert (info.value.asset_id, info.value.token_id, info.value.exposure, info.value.covered_without) == (
+        a, token, 30_000, 0)
     led.repay(p.core, receivable_id, 99_999)
-    with pytest.raises(DataAssetReceivableNotSettled):  # one unit short: the claim stands
+    with pytest.raises(DataAssetStillSecuring) as info:  # one unit short: the claim stands
         led.redeem_data_asset(PROVIDER, a)
+    assert info.value.exposure == 1
     assert w.chain.w3.eth.block_number == before + 2 and led.data_asset(a).owner == p.bank.address  # approve, repay
     led.repay(p.core, receivable_id, 1)
     receipt = led.redeem_data_asset(p.outsider, a)  # anyone may hand it back
@@ -639,6 +642,32 @@ def test_full_repayment_returns_the_foreclosed_asset_to_its_owner(w, p, led):
     with pytest.raises(DataAssetNotForeclosed):
         led.redeem_data_asset(PROVIDER, a)
     assert led.pledge(PROVIDER, a, w.line_id).pledge_id  # back with its owner, free to pledge again
+
+
+def test_a_partial_repayment_returns_the_assets_no_longer_needed(w, p, led):
+    a, _ = pledged_asset(w, value=20_000)
+    b, _ = pledge_more(w, led, 10_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    led.foreclose(p.bank, a, token)
+    led.foreclose(p.bank, b, token)  # 20,000 + 10,000 cover the 30,000
+    led.repay(p.core, receivable_id, 50_000)  # the bank's exposure falls to 15,000: A alone covers it
+    with pytest.raises(DataAssetStillSecuring) as info:
+        led.redeem_data_asset(PROVIDER, a)  # without A, B's 10,000 does not cover 15,000
+    assert (info.value.exposure, info.value.covered_without) == (15_000, 10_000)
+    led.redeem_data_asset(PROVIDER, b)
+    assert led.data_asset(b).owner == PROVIDER.address and led.recovered(receivable_id) == 20_000
+    with pytest.raises(DataAssetStillSecuring) as info:
+        led.redeem_data_asset(PROVIDER, a)
+    assert (info.value.exposure, info.value.covered_without) == (15_000, 0)
+
+
+def test_a_pledgee_that_no_longer_bears_the_exposure_gives_the_asset_back(w, p, led):
+    a, _ = pledged_asset(w, value=20_000)
+    receivable_id, token = defaulted_with_exposure(w, led, p, exposure=30_000)
+    led.foreclose(p.bank, a, token)
+    led.transfer(p.bank, token, p.tier2)  # the bank sells the defaulted voucher on
+    led.redeem_data_asset(p.outsider, a)
+    assert led.data_asset(a).owner == PROVIDER.address and led.recovered(receivable_id) == 0
 
 
 def test_foreclosure_needs_a_defaulted_receivable_of_the_pledged_line(w, p, led):

@@ -51,14 +51,19 @@ from ledger.exceptions import (
     DataAssetAlreadyListed,
     DataAssetAlreadyPledged,
     DataAssetDuplicateContent,
+    DataAssetExposureCovered,
+    DataAssetHeldInForeclosure,
     DataAssetLineFull,
     DataAssetNotAppraised,
+    DataAssetNotForeclosed,
     DataAssetNotListed,
     DataAssetNotOwner,
     DataAssetNotPledgee,
     DataAssetNotPledged,
     DataAssetReceivableLineMismatch,
+    DataAssetNotVoucherHolder,
     DataAssetReceivableNotDefaulted,
+    DataAssetStillSecuring,
     DataAssetSelfAppraisal,
     DataAssetTooManyAppraisals,
     EnforcedPause,
@@ -192,7 +197,8 @@ class Asset:
     content: bytes
     listed: bool = False
     pledge: int = 0
-    appraisals: list[tuple[int, int]] = field(default_factory=list)  # (value, valid until), live or not
+    appraisals: list[tuple[str, int, int]] = field(default_factory=list)  # (appraiser, value, valid until)
+    held: int = 0  # the foreclosed pledge it is held under until its receivable is Settled
 
 
 @dataclass
@@ -201,6 +207,10 @@ class Plg:
     line: int
     financier: str
     state: PledgeState = PledgeState.ACTIVE
+    owner: str = ""  # who pledged it: a foreclosed asset returns to it
+    rid: int = 0  # the defaulted receivable a foreclosure cited
+    token: int = 0  # the pledgee's voucher it cited
+    recovered: int = 0  # what it credited against it
 
 
 def price_of(value: int, rate_bps: int, maturity: int, timestamp: int) -> int:
@@ -257,6 +267,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             self.offers: dict[int, Off] = {}
             self.assets: dict[int, Asset] = {}
             self.pledges: dict[int, Plg] = {}
+            self.recovered: dict[int, int] = {}  # receivable -> what assets held in foreclosure were credited
             self.rates: dict[int, int] = {line_id: 0 for line_id in self.lines}
             self.token_approvals: dict[int, tuple[str, int]] = {}  # token -> (operator, epoch)
             self.allowances: dict[tuple[int, str], tuple[int, int]] = {}  # (token, operator) -> (value, epoch)
@@ -342,7 +353,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             return r.maturity + self.lines[r.line].grace + self.paused_time - r.paused_at_issue
 
         def _counted(self, asset_id: int, now: int) -> tuple[int, int]:
-            live = [(v, u) for v, u in self.assets[asset_id].appraisals if u > now]
+            live = [(v, u) for _, v, u in self.assets[asset_id].appraisals if u > now]
             if not live:
                 return 0, 0
             value = min(v for v, _ in live)
@@ -501,8 +512,10 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(DataAssetSelfAppraisal, led.appraise, appraiser, asset_id, report_hash=os.urandom(32),
                               value=value, valid_until=until)
                 return
-            live = [u for _, u in a.appraisals if u > now]
-            if len(live) == LIVE_APPRAISALS and not any(self._near(u) for u in live):
+            live = [u for _, _, u in a.appraisals if u > now]
+            own = any(who == appraiser.address for who, _, u in a.appraisals if u > now or self._near(u))
+            # An appraiser's new appraisal replaces its own live one; others need a free slot.
+            if len(live) == LIVE_APPRAISALS and not own and not any(self._near(u) for u in live):
                 self._refused(DataAssetTooManyAppraisals, led.appraise, appraiser, asset_id,
                               report_hash=os.urandom(32), value=value, valid_until=until)
                 return
@@ -510,10 +523,11 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 receipt = led.appraise(appraiser, asset_id, report_hash=os.urandom(32), value=value,
                                        valid_until=until).receipt
             except DataAssetTooManyAppraisals:
-                assert len(live) == LIVE_APPRAISALS, "refused an appraisal with a free slot"
+                assert len(live) == LIVE_APPRAISALS and not own, "refused an appraisal with a free slot"
                 return
             ts = w.chain.w3.eth.get_block(receipt.block_number)["timestamp"]
-            a.appraisals = [x for x in a.appraisals if x[1] > ts] + [(value, until)]
+            a.appraisals = [x for x in a.appraisals if x[2] > ts and x[0] != appraiser.address] + [
+                (appraiser.address, value, until)]
 
         @precondition(lambda self: getattr(self, "assets", None))
         @rule(data=st.data(), value=st.integers(1, 8_000_000), days=st.integers(1, 60),
@@ -554,12 +568,14 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(MembershipNotMember, pledge)
             elif not a.listed:
                 self._refused(DataAssetNotListed, pledge)
-            elif any(self._near(u) for _, u in a.appraisals):
+            elif any(self._near(u) for _, _, u in a.appraisals):
                 return  # an appraisal expires about now: whether it counts depends on the next block
             elif value == 0:
                 self._refused(DataAssetNotAppraised, pledge)
             elif a.pledge:
                 self._refused(DataAssetAlreadyPledged, pledge)
+            elif a.held:
+                self._refused(DataAssetHeldInForeclosure, pledge)
             elif not self._has(self.lines[line_id].financier, Role.FINANCIER):
                 self._refused(AccessControlUnauthorizedAccount, pledge)
             elif len(self._pledged_to(line_id)) >= PLEDGES_PER_LINE:
@@ -567,7 +583,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             else:
                 pledge_id = pledge().pledge_id
                 assert pledge_id not in self.pledges
-                self.pledges[pledge_id] = Plg(asset_id, line_id, self.lines[line_id].financier)
+                self.pledges[pledge_id] = Plg(asset_id, line_id, self.lines[line_id].financier, owner=actor.address)
                 a.pledge = pledge_id
 
         @precondition(lambda self: getattr(self, "assets", None))
@@ -597,28 +613,82 @@ def test_every_operation_keeps_the_ledger_consistent(world):
         @precondition(lambda self: getattr(self, "assets", None))
         @rule(data=st.data(), actor=st.sampled_from(financiers), right=LIKELY)
         def foreclose(self, data, actor, right, asset_id=None):
+            """Foreclosure against the pledgee's own exposure on one voucher it holds: value −
+            paid − claimable, less what earlier foreclosures against the receivable recovered."""
             asset_id = asset_id or self._pick(data, self.assets, "asset")
             a = self.assets[asset_id]
             if not a.pledge or not self.receivables:
                 return
             g = self.pledges[a.pledge]
             actor = by_address[g.financier] if right else actor
-            # Mostly a receivable of the pledge's line.
-            same_line = [rid for rid, r in self.receivables.items() if r.line == g.line]
-            defaulted = [rid for rid in same_line if self.receivables[rid].state == ReceivableState.DEFAULTED]
-            rid = self._pick(data, (defaulted or same_line) if same_line and right else self.receivables, "receivable")
-            r = self.receivables[rid]
+            # Mostly a voucher the pledgee holds of a defaulted receivable of the pledge's line.
+            live = {t: k for t, k in self.tokens.items() if k.status != VoucherStatus.PENDING}
+            own = [t for t, k in live.items() if k.holder == actor.address and self.receivables[k.rid].line == g.line]
+            good = [t for t in own if self.receivables[live[t].rid].state == ReceivableState.DEFAULTED]
+            token = self._pick(data, (good or own) if own and right else live, "voucher")
+            if token is None:
+                return
+            t = live[token]
+            rid, r = t.rid, self.receivables[t.rid]
+            call = lambda: led.foreclose(actor, asset_id, token)  # noqa: E731
             if g.financier != actor.address:
-                self._refused(DataAssetNotPledgee, led.foreclose, actor, asset_id, rid)
-            elif r.line != g.line:
-                self._refused(DataAssetReceivableLineMismatch, led.foreclose, actor, asset_id, rid)
-            elif r.state != ReceivableState.DEFAULTED:
-                self._refused(DataAssetReceivableNotDefaulted, led.foreclose, actor, asset_id, rid)
-            else:
-                led.foreclose(actor, asset_id, rid)
-                g.state = PledgeState.FORECLOSED
-                a.pledge = 0
-                a.owner = actor.address
+                self._refused(DataAssetNotPledgee, call)
+                return
+            if t.holder != actor.address:
+                self._refused(DataAssetNotVoucherHolder, call)
+                return
+            if r.line != g.line:
+                self._refused(DataAssetReceivableLineMismatch, call)
+                return
+            if r.state != ReceivableState.DEFAULTED:
+                self._refused(DataAssetReceivableNotDefaulted, call)
+                return
+            due = min(max(0, t.value * r.repaid // r.face - t.paid), r.repaid - r.claimed)
+            exposure, already = t.value - t.paid - due, self.recovered.get(rid, 0)
+            if exposure <= already:
+                self._refused(DataAssetExposureCovered, call)
+                return
+            value, _ = self._counted(asset_id, self._now())
+            near = any(self._near(u) for _, _, u in a.appraisals)
+            if value == 0 and not near:
+                self._refused(DataAssetNotAppraised, call)
+                return
+            try:
+                made = call()
+            except DataAssetNotAppraised:
+                assert near, "refused a foreclosure of an asset that counts"
+                return
+            assert near or made.value == value, (made.value, value)
+            assert made.recovered == min(made.value, exposure - already), (made, exposure, already)
+            assert made.recovered <= exposure - already  # never more than the defaulted value left
+            g.state, g.rid, g.token, g.recovered = PledgeState.FORECLOSED, rid, token, made.recovered
+            self.recovered[rid] = already + made.recovered
+            a.pledge, a.owner, a.held = 0, actor.address, made.pledge_id
+
+        @precondition(lambda self: getattr(self, "assets", None))
+        @rule(data=st.data(), actor=st.sampled_from([p.outsider, provider, p.bank]))
+        def redeem(self, data, actor):
+            """A foreclosed asset returns to its pledgor once its receivable is Settled (anyone)."""
+            held = [x for x, a in self.assets.items() if a.held]
+            asset_id = self._pick(data, held or self.assets, "asset")
+            a = self.assets[asset_id]
+            call = lambda: led.redeem_data_asset(actor, asset_id)  # noqa: E731
+            if not a.held:
+                self._refused(DataAssetNotForeclosed, call)
+                return
+            g = self.pledges[a.held]
+            t, r = self.tokens.get(g.token), self.receivables[g.rid]
+            exposure = 0
+            if t is not None and t.holder == g.financier and t.status != VoucherStatus.NONE:
+                due = min(max(0, t.value * r.repaid // r.face - t.paid), r.repaid - r.claimed)
+                exposure = t.value - t.paid - due
+            if exposure > self.recovered[g.rid] - g.recovered:
+                self._refused(DataAssetStillSecuring, call)
+                return
+            call()
+            g.state = PledgeState.RETURNED
+            self.recovered[g.rid] -= g.recovered
+            a.owner, a.held = g.owner, 0
 
         # -- receivables ---------------------------------------------------------------------
         @precondition(lambda self: self.started)
@@ -1251,7 +1321,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             for pledge_id in pledges:
                 c = next(results)
                 m = self.pledges[pledge_id]
-                assert (c[0], c[1], PledgeState(c[2]), c[5]) == (m.asset, m.line, m.state, m.financier), \
+                assert (c[0], c[1], PledgeState(c[2]), c[4], c[5], c[7], c[8]) == (
+                    m.asset, m.line, m.state, m.rid, m.recovered, m.token, m.financier), \
                     f"pledge {pledge_id}: chain {c}, model {m}"
             for line_id in lines:
                 # At most one active pledge per asset, and the line lists exactly its pledged assets.

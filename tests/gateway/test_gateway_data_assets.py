@@ -162,7 +162,7 @@ def test_foreclose_against_the_pledgees_exposure_and_return_on_full_repayment(gw
     assert r.status_code == 409 and r.json()["error"] == "DataAssetExposureCovered"
     assert (r.json()["exposure"], r.json()["recovered"]) == ("100000", "100000") and gw.head() == head
     r = gw.post(gw.core, f"/v1/data-assets/{asset_id}/return")
-    assert r.status_code == 409 and r.json()["error"] == "DataAssetReceivableNotSettled"
+    assert r.status_code == 409 and r.json()["error"] == "DataAssetStillSecuring"
     assert gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": "100000"}).status_code == 200
     r = gw.post(gw.tier2, f"/v1/data-assets/{asset_id}/return")
     assert r.status_code == 200, r.json()

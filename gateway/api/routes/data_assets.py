@@ -181,8 +181,8 @@ def foreclose(asset_id: Id, body: ForecloseRequest, caller: WriterDep, gateway: 
 
 @router.post("/{asset_id}/return", response_model=None, responses=written())
 def return_asset(asset_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
-    """Give a foreclosed asset back to the owner that pledged it, once the receivable it was taken
-    for is Settled (any member; 409 `DataAssetReceivableNotSettled` before)."""
+    """Give a foreclosed asset back to the owner that pledged it once the pledgee's exposure no
+    longer needs it, e.g. after full repayment (any member; 409 `DataAssetStillSecuring` before)."""
 
     def act() -> Outcome:
         with gateway.locked(("data-asset", asset_id)):
