@@ -100,6 +100,7 @@ def test_pledge_release_and_foreclosure_stop_during_a_pause(w, p, led):
     free_asset, pledged = ready_asset(w), ready_asset(w)
     led.pledge(PROVIDER, pledged, w.line_id)
     defaulted = w.issue(1_000, maturity_days=30)
+    token = led.split(p.tier1, defaulted.token_id, p.bank, 500).token_id  # the bank's exposure
     w.advance(30 * DAY + GRACE + 1)
     led.mark_overdue(p.outsider, defaulted.receivable_id)
     led.declare_default(p.bank, defaulted.receivable_id)
@@ -108,15 +109,24 @@ def test_pledge_release_and_foreclosure_stop_during_a_pause(w, p, led):
     led.pause(p.operator)
     refused(w, led.pledge, PROVIDER, free_asset, w.line_id)
     refused(w, led.release, p.bank, pledged)
-    refused(w, led.foreclose, p.bank, pledged, defaulted.receivable_id)
+    refused(w, led.foreclose, p.bank, pledged, token)
     assert led.data_asset(free_asset).pledge_id == 0
     asset = led.data_asset(pledged)
     assert asset.owner == PROVIDER.address and led.pledge_of(asset.pledge_id).state == PledgeState.ACTIVE
     assert led.collateral(w.line_id) == collateral
 
     led.unpause(p.operator)
-    led.foreclose(p.bank, pledged, defaulted.receivable_id)
+    led.foreclose(p.bank, pledged, token)
     assert led.data_asset(pledged).owner == p.bank.address
+    # The return of a foreclosed asset stops too; withdrawing an appraisal goes on.
+    led.repay(p.core, defaulted.receivable_id, 1_000)
+    led.pause(p.operator)
+    refused(w, led.redeem_data_asset, PROVIDER, pledged)
+    assert led.data_asset(pledged).owner == p.bank.address
+    led.withdraw_appraisal(APPRAISER, pledged)
+    led.unpause(p.operator)
+    led.redeem_data_asset(PROVIDER, pledged)
+    assert led.data_asset(pledged).owner == PROVIDER.address
 
 
 def test_offers_and_deals_stop_during_a_pause(w, p, led):

@@ -431,6 +431,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                                   w.line_id)
                     self._refused(EnforcedPause, led.release, p.bank, asset_id)
                     self._refused(EnforcedPause, led.foreclose, p.bank, asset_id, 1)
+                    self._refused(EnforcedPause, led.redeem_data_asset, p.outsider, asset_id)
                 if data.draw(st.booleans(), label="time passes while paused"):
                     w.advance(data.draw(st.integers(1, 3 * DAY), label="paused for"))
             finally:
