@@ -4,10 +4,13 @@ approved exactly, no allowance left after (ledger.client.Ledger._pay; issue 14, 
 import pytest
 
 from ledger.client import PRICE_HEADROOM
+from ledger.node import node_kind
 from ledger.exceptions import ERC20InsufficientBalance, FactoringOfferNotOpen, ReceivableOverpayment
 from tests.conftest import DAY
 
 RATE = 1_200
+#: The tests that set each block's time need Anvil's evm_setNextBlockTimestamp (Ganache has none).
+anvil_clock = pytest.mark.skipif(node_kind() != "anvil", reason="sets block times with evm_setNextBlockTimestamp")
 
 
 def offer(w, token_id, value, **kwargs):
@@ -75,6 +78,7 @@ def test_a_repayment_beyond_the_cash_is_refused_before_the_approval(w, p, led):
     assert head(w) == before and allowance(w, p.core, led.voucher.address) == 0
 
 
+@anvil_clock
 def test_a_price_that_rises_between_the_approval_and_the_acceptance_is_approved_again(w, p, led, monkeypatch):
     """A day boundary passes after the approval: the acceptance's own check (before sending) sees
     the higher price and refuses; the price is approved again and the acceptance goes through."""
@@ -100,6 +104,7 @@ def test_a_price_that_rises_between_the_approval_and_the_acceptance_is_approved_
     assert allowance(w, p.bank, led.factoring.address) == 0
 
 
+@anvil_clock
 def test_an_acceptance_just_before_a_day_boundary_approves_the_next_days_price_and_resets_the_rest(
         w, p, led, monkeypatch):
     issued = w.issue(1_000_000, maturity_days=90)
