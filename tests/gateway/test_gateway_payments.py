@@ -4,9 +4,15 @@ go through (issue 14, items 2 and 3)."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from gateway_world import DAY
+from sqlmodel import select
+from test_gateway_takeover import crash, record_of
+
+from gateway.models import Party
 
 
 def _allowance(gw, party, spender: str) -> int:
@@ -110,10 +116,6 @@ def test_an_allowance_left_standing_is_not_left_standing_after_a_payment(gw):
 
 
 def _party_row(gw, party):
-    from sqlmodel import select
-
-    from gateway.models import Party
-
     with gw.gateway.session() as s:
         return s.exec(select(Party).where(Party.address == party.address)).one()
 
@@ -159,3 +161,20 @@ def test_concurrent_acceptances_by_one_financier_all_succeed(gw):
     assert _allowance(gw, gw.bank, factoring) == 0
     for oid in offers:
         assert gw.ledger.offer_of(oid).financier == gw.bank.address
+
+
+def test_a_repayment_cut_off_by_a_crash_is_resumed_without_paying_twice(gw):
+    """The approval is a fixed amount (not current + needed), so the re-run of a repayment asks
+    for the same two transactions its first attempt sent, finds both on chain, sends nothing."""
+    rid = gw.issue()["receivable_id"]
+    key = str(uuid.uuid4())
+    first = gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": "1000"}, key=key)
+    assert first.status_code == 200, first.json()
+    assert len(json.loads(record_of(gw, key).steps)) == 2  # the approval and the repayment
+    crash(gw, key)
+    head = gw.head()
+    retried = gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": "1000"}, key=key)
+    assert retried.status_code == 200, retried.json()
+    assert retried.json()["tx_hash"] == first.json()["tx_hash"]
+    assert gw.head() == head and gw.ledger.receivable(rid).repaid == 1000
+    assert _allowance(gw, gw.core, gw.ledger.voucher.address) == 0
