@@ -3,7 +3,8 @@ other modules run again here on a world of its own whose two databases are fresh
 databases (gateway_world.postgres_world), dropped when the module ends.
 
 What runs: read-your-writes; idempotency (a retry, concurrent duplicates of one key, a refusal
-remembered, a write taken over after a crash); 50 concurrent splits of one voucher; trade
+remembered, a write taken over after a crash, a repayment resumed); 50 concurrent splits of one
+voucher; concurrent repayments and acceptances of one party, a refused repayment; trade
 documents; the mirror's SQL reads (lists with filters and pages, lineage, history, the visibility
 rules in SQL, the explorer's graph); data assets and appraisal reports; text PostgreSQL cannot
 store (NUL in a party's name, an upload's file name or media type) and ids beyond 32 bits; and, PostgreSQL's own, no secret
@@ -37,6 +38,12 @@ from test_gateway_guarantees import (  # noqa: F401
     test_an_idempotent_retry_returns_the_first_result_and_sends_once,
     test_concurrent_duplicates_of_one_key_send_once,
     test_fifty_concurrent_splits_move_exactly_the_available_value,
+)
+from test_gateway_payments import (  # noqa: F401
+    test_a_refused_repayment_mines_nothing_and_moves_no_allowance,
+    test_a_repayment_cut_off_by_a_crash_is_resumed_without_paying_twice,
+    test_concurrent_acceptances_by_one_financier_all_succeed,
+    test_concurrent_repayments_by_one_party_all_succeed,
 )
 from test_gateway_receivables import (  # noqa: F401
     test_a_duplicate_fingerprint_is_409_before_anything_is_sent,
