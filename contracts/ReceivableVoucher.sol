@@ -9,6 +9,7 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import {IERC3525, IERC3525Receiver} from "./interfaces/IERC3525.sol";
 import {IReceivableVoucher} from "./interfaces/IReceivableVoucher.sol";
@@ -67,6 +68,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         // word 2 (written at the first repayment)
         uint96 repaid;
         uint96 claimed;
+        uint64 remainder; // rounding units no voucher can claim, not yet released (see _movePaid)
     }
 
     struct Counters {
@@ -182,7 +184,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
             rootTokenId: uint48(tokenId),
             pausedAtIssue: _clock.total,
             repaid: 0,
-            claimed: 0
+            claimed: 0,
+            remainder: 0
         });
         _documents[obligor][documentHash] = receivableId;
         _tokens[tokenId] = Token({
@@ -271,16 +274,10 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         _requireMember(_accounts[fromHolder].roles, fromHolder);
         _requireMember(_accounts[toHolder].roles, toHolder);
 
-        uint96 paid = from.paid;
-        uint96 paidMoved = _paidShare(paid, balance, value);
         from.value = balance - uint96(value);
         to.value += uint96(value);
         emit TransferValue(fromTokenId, toTokenId, value);
-        if (paidMoved != 0) {
-            from.paid = paid - paidMoved;
-            to.paid += paidMoved;
-            emit VoucherPaidMoved(fromTokenId, toTokenId, paidMoved);
-        }
+        _movePaid(fromTokenId, from, toTokenId, to, balance, value);
 
         _checkOnERC3525Received(toHolder, fromTokenId, toTokenId, value);
     }
@@ -363,7 +360,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         if (closed) t.status = VoucherStatus.Closed;
         r.claimed += uint96(amount);
         emit VoucherClaimed(tokenId, t.receivableId, holder, amount, paid, closed);
-        IERC20(ICreditLines(_creditLines).lineOf(r.lineId).currency).safeTransfer(holder, amount);
+        _payOut(r, holder, amount);
     }
 
     /// @inheritdoc IReceivableVoucher
@@ -373,6 +370,20 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         if (t.status == VoucherStatus.Pending) return 0;
         ReceivableData storage r = _receivables[t.receivableId];
         return _claimable(t.value, t.paid, r.faceValue, r.repaid, r.claimed);
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function releaseRemainder(uint256 receivableId) external nonReentrant whenNotPaused returns (uint256 amount) {
+        ReceivableData storage r = _receivables[receivableId];
+        ReceivableState state = r.state;
+        if (state != ReceivableState.Settled) revert ReceivableNotSettled(receivableId, state);
+        amount = r.remainder;
+        if (amount == 0) revert ReceivableNoRemainder(receivableId);
+        r.remainder = 0;
+        r.claimed += uint96(amount);
+        address obligor = r.obligor;
+        emit ReceivableRemainderReleased(receivableId, obligor, amount);
+        _payOut(r, obligor, amount);
     }
 
     /// @inheritdoc IReceivableVoucher
@@ -445,6 +456,8 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
             t.status = VoucherStatus.Locked;
         } else {
             lockedTokenId = _split(tokenId, t, holder, holder, value, VoucherStatus.Locked);
+            // Its share of paid (rounded up) can leave the part fully paid out: nothing to sell.
+            if (_tokens[lockedTokenId].status == VoucherStatus.Closed) revert VoucherNothingToClaim(tokenId);
         }
         emit VoucherLocked(lockedTokenId);
     }
@@ -533,7 +546,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         // Values are 128-bit: an approval above that is an unlimited one.
         uint128 capped = value > type(uint128).max ? type(uint128).max : uint128(value);
         _allowances[tokenId][operator] = ValueAllowance(capped, epoch);
-        emit ApprovalValue(tokenId, operator, value);
+        emit ApprovalValue(tokenId, operator, capped);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -698,17 +711,14 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         _counters = c;
 
         uint48 receivableId = from.receivableId;
-        uint96 paid = from.paid;
-        uint96 paidMoved = _paidShare(paid, balance, value);
         from.value = balance - uint96(value);
-        if (paidMoved != 0) from.paid = paid - paidMoved;
         _tokens[newTokenId] = Token({
             holder: to,
             receivableId: receivableId,
             status: status,
             epoch: 0,
             value: uint96(value),
-            paid: paidMoved,
+            paid: 0, // its share follows in _movePaid
             parentId: uint48(fromTokenId)
         });
         _accounts[to].vouchers = recipient.vouchers + 1;
@@ -716,7 +726,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         emit Transfer(address(0), to, newTokenId);
         emit SlotChanged(newTokenId, 0, receivableId);
         emit TransferValue(fromTokenId, newTokenId, value);
-        if (paidMoved != 0) emit VoucherPaidMoved(fromTokenId, newTokenId, paidMoved);
+        _movePaid(fromTokenId, from, newTokenId, _tokens[newTokenId], balance, value);
     }
 
     /// @dev Hand the whole voucher from `from` to `to` (both members), with a new epoch so every
@@ -734,11 +744,32 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         emit Transfer(from, to, tokenId);
     }
 
-    /// @dev The part of `paid` that moves with `value` of `balance`: pro rata, rounded down, so
-    /// the moving units never carry more than their share (and the rest stays <= its value).
-    function _paidShare(uint96 paid, uint96 balance, uint256 value) private pure returns (uint96) {
-        if (paid == 0) return 0;
-        return uint96((uint256(paid) * value) / balance);
+    /// @dev Carry `paid` with `value` of `balance` moving from `from` to `to` (values already
+    /// moved). Each side is charged its exact pro-rata share of `paid` rounded UP: no part can
+    /// ever claim a unit that was paid out on its units before, however the value is cut. When
+    /// both shares round up, the two sides carry one unit more than was paid: that unit is the
+    /// receivable's rounding remainder (released to the obligor once Settled). A side left fully
+    /// paid out is Closed.
+    function _movePaid(uint256 fromTokenId, Token storage from, uint256 toTokenId, Token storage to, uint96 balance, uint256 value)
+        private
+    {
+        uint256 paid = from.paid;
+        if (paid == 0) return;
+        uint256 moved = Math.ceilDiv(paid * value, balance);
+        uint256 kept = Math.ceilDiv(paid * (balance - value), balance);
+        uint96 toPaid = to.paid + uint96(moved);
+        from.paid = uint96(kept);
+        to.paid = toPaid;
+        emit VoucherPaidMoved(fromTokenId, toTokenId, moved);
+        if (moved + kept != paid) {
+            uint256 receivableId = from.receivableId;
+            ReceivableData storage r = _receivables[receivableId];
+            uint64 remainder = r.remainder + 1;
+            r.remainder = remainder;
+            emit VoucherPaidRounded(fromTokenId, receivableId, remainder);
+        }
+        if (kept != 0 && kept == from.value) from.status = VoucherStatus.Closed;
+        if (toPaid == to.value) to.status = VoucherStatus.Closed;
     }
 
     /// @dev floor(value × repaid / face) − paid, capped by what the receivable still holds.
@@ -752,6 +783,11 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         uint256 due = entitled - paid;
         uint256 available = uint256(repaid) - claimed;
         return due < available ? due : available;
+    }
+
+    /// @dev Pay `amount` of the receivable's currency out of this contract to `to`.
+    function _payOut(ReceivableData storage r, address to, uint256 amount) private {
+        IERC20(ICreditLines(_creditLines).lineOf(r.lineId).currency).safeTransfer(to, amount);
     }
 
     /// @dev Pull `amount` of `currency` from `payer`, refusing a token that delivers less.
@@ -769,8 +805,12 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     }
 
     /// @dev Destroy a voucher; `value` is what it still held (0 when a merge moved it out).
+    /// Its ERC-721 approval is deleted with it; its value allowances (a mapping by operator, not
+    /// enumerable without a write per approval) can never apply again: ids are never reused and
+    /// every view of a burned id reverts. An event-only indexer lapses both on Transfer(_, 0).
     function _burn(uint256 tokenId, address holder, uint256 slot, uint256 value) private {
         delete _tokens[tokenId];
+        delete _tokenApprovals[tokenId];
         _accounts[holder].vouchers -= 1;
         emit TransferValue(tokenId, 0, value);
         emit SlotChanged(tokenId, slot, 0);

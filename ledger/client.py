@@ -582,6 +582,10 @@ class Ledger:
         """When the receivable may be marked overdue: maturity + grace + the time paused since issue."""
         return self._call(self.voucher.functions.overdueAt(receivable_id))
 
+    def release_remainder(self, anyone: LocalAccount, receivable_id: int) -> Receipt:
+        """Pay a Settled receivable's rounding remainder to its obligor (ReceivableRemainderReleased)."""
+        return self.chain.transact(anyone, self.voucher.functions.releaseRemainder(receivable_id))
+
     def mark_overdue(self, anyone: LocalAccount, receivable_id: int) -> Receipt:
         return self.chain.transact(anyone, self.voucher.functions.markOverdue(receivable_id))
 

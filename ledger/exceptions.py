@@ -366,6 +366,18 @@ class ReceivableCurrencyShortfall(ReceivableError):
     fields = ("currency", "expected", "received")
 
 
+class ReceivableNotSettled(ReceivableError):
+    """Only a Settled (fully repaid) receivable releases its rounding remainder."""
+
+    fields = ("receivableId", "state")
+
+
+class ReceivableNoRemainder(ReceivableError):
+    """The receivable has no rounding remainder left to release."""
+
+    fields = ("receivableId",)
+
+
 # --- factoring -------------------------------------------------------------------------------
 class FactoringOfferNonexistent(FactoringError):
     """No offer has this id."""

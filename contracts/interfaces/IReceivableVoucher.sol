@@ -32,11 +32,25 @@ import {IERC3525} from "./IERC3525.sol";
  * - Each voucher keeps `paid`: what has been paid out on the units it now holds. A voucher's
  *   entitlement is floor(value × repaid / faceValue); {claim} pays its holder
  *   entitlement − paid, never more than the receivable's repaid − claimed (so the sum of all
- *   claims MUST never exceed what was repaid). When value moves (split, value transfer, merge),
- *   `paid` moves with it pro rata, rounded down for the moving part: the part paid out on those
- *   units went to their earlier holder. Once fully repaid, every voucher can claim exactly
- *   value − paid, so all claims add up to the face value to the unit. A voucher whose value is
- *   fully paid out is Closed and MUST NOT move again.
+ *   claims MUST never exceed what was repaid).
+ * - Rounding. When value w of a voucher (value v, paid p) moves (split, value transfer, merge),
+ *   each side MUST be charged its exact share of p rounded UP: the moving part carries
+ *   ceil(p × w / v) (VoucherPaidMoved), the part left behind keeps ceil(p × (v − w) / v). So no
+ *   holder can ever be paid more than floor(its units' exact pro-rata entitlement), however
+ *   often it cuts, moves or bounces value between vouchers. When both shares round up, the two
+ *   sides together carry one unit more than was paid: that unit MUST be added to the
+ *   receivable's rounding remainder (VoucherPaidRounded, emitted after VoucherPaidMoved; the
+ *   voucher left behind is the one charged). The remainder is the only home of rounding:
+ *   no voucher can claim it, and once the receivable is Settled anyone MAY {releaseRemainder},
+ *   which MUST pay it to the obligor (it paid those units and nobody is entitled to them) and
+ *   count it in `claimed`. Before full repayment the units the vouchers cannot claim yet are
+ *   their fractional entitlements, not a remainder: they stay in the contract and become
+ *   claimable as repayment goes on (also after default: a Defaulted receivable stays
+ *   repayable). Once fully repaid, every voucher can claim exactly value − paid, and all claims
+ *   plus the released remainder add up to the face value to the unit.
+ * - A voucher whose value is fully paid out (value > 0, paid == value) MUST be Closed wherever
+ *   that arises (a claim, or either side of a split, value transfer or lock) and MUST NOT move
+ *   again; {lockForOffer} MUST refuse a part that would be fully paid out (VoucherNothingToClaim).
  * - After {overdueAt} (maturity + the line's grace period + time paused since issue) anyone
  *   MAY {markOverdue} an Active receivable
  *   (idempotent: an Overdue or Defaulted one is left as it is). The line's financier MAY then
@@ -61,7 +75,16 @@ import {IERC3525} from "./IERC3525.sol";
  *   receivable) and burn `fromTokenId`: TransferValue(from, to, value), TransferValue(from, 0, 0),
  *   SlotChanged(from, slot, 0), Transfer(holder, 0, from).
  * - Every holder, sender and recipient MUST be a member (MembershipNotMember). A transfer of the
- *   whole voucher (ERC-721) MUST clear its ERC-721 approval and every value allowance on it.
+ *   whole voucher (ERC-721) MUST clear its ERC-721 approval and every value allowance on it (they
+ *   lapse with the voucher's epoch, which it moves on). A burn (merge, reject, revoke) MUST delete
+ *   its ERC-721 approval, and no value allowance on a burned voucher can ever apply again (ids
+ *   are never reused; every view of a burned id reverts with VoucherNonexistent).
+ * - Approvals are reproducible from events alone: ApprovalValue MUST carry the allowance as
+ *   stored (an approval above 2^128 − 1 is stored, and emitted, as 2^128 − 1, unlimited), every
+ *   spend of a limited allowance MUST emit ApprovalValue with what is left, and every ERC-721
+ *   approval and value allowance on a voucher lapses at its next Transfer (whole transfer,
+ *   delivery or burn): allowance() and getApproved() equal the last ApprovalValue / Approval
+ *   for that voucher and operator since its last Transfer, else 0.
  * - Values are in the smallest unit of the receivable's currency and fit in 128 bits.
  *
  * Pause (the one policy of every contract of the ledger; OPERATOR pauses and unpauses here,
@@ -152,8 +175,13 @@ interface IReceivableVoucher is IERC3525 {
     event VoucherClaimed(
         uint256 indexed tokenId, uint256 indexed receivableId, address indexed holder, uint256 amount, uint256 paid, bool closed
     );
-    /// @dev Emitted when value moves with a non-zero share of what was already paid on it.
+    /// @dev Emitted when value moves with a non-zero share of what was already paid on it: `paid`
+    /// is the moving part's share, rounded up; the source's paid falls by `paid`.
     event VoucherPaidMoved(uint256 indexed fromTokenId, uint256 indexed toTokenId, uint256 paid);
+    /// @dev Emitted after VoucherPaidMoved when both shares rounded up: `tokenId` (the source)
+    /// keeps one unit of paid more, and the receivable's unreleased remainder is now `remainder`.
+    event VoucherPaidRounded(uint256 indexed tokenId, uint256 indexed receivableId, uint256 remainder);
+    event ReceivableRemainderReleased(uint256 indexed receivableId, address indexed obligor, uint256 amount);
     event VoucherLocked(uint256 indexed tokenId);
     event VoucherUnlocked(uint256 indexed tokenId);
 
@@ -189,6 +217,8 @@ interface IReceivableVoucher is IERC3525 {
     error ReceivableNotOverdue(uint256 receivableId, ReceivableState state);
     error ReceivableNotFinancier(uint256 receivableId, address account);
     error ReceivableCurrencyShortfall(address currency, uint256 expected, uint256 received);
+    error ReceivableNotSettled(uint256 receivableId, ReceivableState state);
+    error ReceivableNoRemainder(uint256 receivableId);
 
     /// @notice Issue a receivable of `faceValue` to `supplier`, drawn on credit line `lineId`.
     /// @return receivableId The new receivable (the vouchers' slot).
@@ -216,6 +246,9 @@ interface IReceivableVoucher is IERC3525 {
 
     /// @notice Pay the voucher's holder what it can claim now; returns the amount.
     function claim(uint256 tokenId) external returns (uint256 amount);
+
+    /// @notice Pay a Settled receivable's rounding remainder to its obligor (anyone); returns it.
+    function releaseRemainder(uint256 receivableId) external returns (uint256 amount);
 
     /// @notice What {claim} would pay for `tokenId` now.
     function claimable(uint256 tokenId) external view returns (uint256);

@@ -39,7 +39,8 @@ TRANSFER_VALUE_TOPIC = "0x" + keccak(text="TransferValue(uint256,uint256,uint256
 
 #: What a step means for the voucher it is listed under.
 KINDS = {
-    "ReceivableIssued": "issue", "SlotChanged": "slot", "VoucherPaidMoved": "paid_moved", "VoucherClaimed": "claim",
+    "ReceivableIssued": "issue", "SlotChanged": "slot", "VoucherPaidMoved": "paid_moved",
+    "VoucherPaidRounded": "paid_rounded", "VoucherClaimed": "claim",
     "VoucherLocked": "lock", "VoucherUnlocked": "unlock", "OfferCreated": "offer", "OfferCancelled": "offer_cancelled",
     "Factored": "factored", "RecourseExercised": "recourse_exercised", "RecoursePaid": "recourse_paid",
     "ReceivableAccepted": "accept", "ReceivableRejected": "reject", "ReceivableRevoked": "revoke",
@@ -190,6 +191,8 @@ def replay(proof: dict[str, Any]) -> dict[str, Any]:
         elif s["event"] == "VoucherPaidMoved":
             amount = int(a["paid"])
             paid += amount if int(a["toTokenId"]) == t else -amount
+        elif s["event"] == "VoucherPaidRounded":
+            paid += 1  # the source of a move whose two shares both rounded up
         elif s["event"] == "VoucherClaimed":
             paid = int(a["paid"])
     return {"holder": holder, "value": value, "paid": paid, "burned": burned}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from fractions import Fraction
 from typing import Any
 
 from ..types import Event, OfferState, PledgeState, ReceivableState, RecourseState, VoucherStatus
@@ -68,6 +69,13 @@ class Rebuild:
         self._burned: dict[int, int] = defaultdict(int)
         self._issued: set[int] = set()
         self._cancelled: set[int] = set()
+        #: Per voucher: what was paid out on its units, exactly (moves carry it pro rata, unrounded).
+        #: The contract's rounded `paid` must never fall below it: no unit is paid twice.
+        self.consumed: dict[int, Fraction] = defaultdict(Fraction)
+        #: Per receivable: its rounding remainder not yet released (VoucherPaidRounded).
+        self.remainders: dict[int, int] = defaultdict(int)
+        #: The paid move the last TransferValue calls for: (source, target, paid moved, rounded).
+        self._paid_move: tuple[int, int, int, bool] | None = None
         self._handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
 
     # -- driver ----------------------------------------------------------------------------------
@@ -96,6 +104,7 @@ class Rebuild:
         """Per transaction: value is created only by an issue and destroyed only by a cancel."""
         if self._tx is None:
             return
+        self._expect_no_paid_move()
         for rid in set(self._minted) | set(self._burned) | self._issued | self._cancelled:
             r = self.receivables.get(rid)
             face = r["face_value"] if r else 0
@@ -154,6 +163,16 @@ class Rebuild:
         source, target, value = e.args["_fromTokenId"], e.args["_toTokenId"], e.args["_value"]
         src = self._voucher(source, e, i) if source else None
         dst = self._voucher(target, e, i) if target else None
+        self._expect_no_paid_move()
+        if src is not None and dst is not None and src["value"] > 0:
+            # The rule (IReceivableVoucher, Rounding): each side is charged its share rounded up.
+            balance, paid = src["value"], src["paid"]
+            moved, kept = -(-paid * value // balance), -(-paid * (balance - value) // balance)
+            if paid > 0:
+                self._paid_move = (source, target, moved, moved + kept != paid)
+            share = self.consumed[source] * value / balance
+            self.consumed[source] -= share
+            self.consumed[target] += share
         if src is not None:
             rid = src["receivable_id"]
             if src["burned"]:
@@ -184,11 +203,71 @@ class Rebuild:
     def on_VoucherPaidMoved(self, i: int, e: Event) -> None:
         source, target, paid = e.args["fromTokenId"], e.args["toTokenId"], e.args["paid"]
         src, dst = self._voucher(source, e, i), self._voucher(target, e, i)
+        loc = where(e, token_id=source, receivable_id=src["receivable_id"])
         if src["paid"] < paid:
             self.flag("claims", f"voucher {source} moved {paid} of paid but had paid {src['paid']}",
-                      where(e, token_id=source, receivable_id=src["receivable_id"]), f">= {paid}", src["paid"])
+                      loc, f">= {paid}", src["paid"])
+        expected = self._paid_move
+        if expected is None or expected[:2] != (source, target):
+            self.flag("claims", f"paid moved from voucher {source} to {target} without value moving between them", loc)
+        elif expected[2] != paid:
+            self.flag("claims", f"voucher {source} moved {paid} of paid to {target}; its share rounded up is "
+                      f"{expected[2]}", loc, expected[2], paid)
+        self._paid_move = (source, target, 0, expected[3]) if expected and expected[3] else None
         src["paid"] -= paid
         dst["paid"] += paid
+        self._close_if_paid_out(dst)
+
+    def on_VoucherPaidRounded(self, i: int, e: Event) -> None:
+        a = e.args
+        v = self._voucher(a["tokenId"], e, i)
+        rid = a["receivableId"]
+        loc = where(e, token_id=a["tokenId"], receivable_id=rid)
+        expected = self._paid_move
+        if expected is None or expected[0] != a["tokenId"] or expected[2] != 0 or not expected[3]:
+            self.flag("claims", f"voucher {a['tokenId']} was charged a rounding unit its move does not call for", loc)
+        self._paid_move = None
+        v["paid"] += 1
+        self.remainders[rid] += 1
+        if self.remainders[rid] != a["remainder"]:
+            self.flag("claims", f"receivable {rid} reports a rounding remainder of {a['remainder']}", loc,
+                      self.remainders[rid], a["remainder"])
+        self._close_if_paid_out(v)
+
+    def on_ReceivableRemainderReleased(self, i: int, e: Event) -> None:
+        a = e.args
+        rid = a["receivableId"]
+        r = self.receivables[rid]
+        loc = where(e, receivable_id=rid)
+        if r["state"] != ReceivableState.SETTLED:
+            self.flag("claims", f"receivable {rid} released its remainder before it was settled", loc,
+                      ReceivableState.SETTLED.name, ReceivableState(r["state"]).name)
+        if a["obligor"] != r["obligor"]:
+            self.flag("claims", f"receivable {rid}'s remainder went to someone other than its obligor", loc,
+                      r["obligor"], a["obligor"])
+        if a["amount"] != self.remainders[rid]:
+            self.flag("claims", f"receivable {rid} released {a['amount']} as remainder", loc, self.remainders[rid],
+                      a["amount"])
+        self.remainders[rid] = 0
+        r["claimed"] += a["amount"]
+        if r["claimed"] > r["repaid"]:
+            self.flag("claims", f"receivable {rid} paid out {r['claimed']} but was repaid only {r['repaid']}", loc,
+                      f"<= {r['repaid']}", r["claimed"])
+
+    def _expect_no_paid_move(self) -> None:
+        """The events a value move calls for (VoucherPaidMoved, VoucherPaidRounded) came."""
+        if self._paid_move is not None:
+            source, target, moved, rounded = self._paid_move
+            what = f"{moved} of paid" if moved else "a rounding unit"
+            self.flag("claims", f"value moved from voucher {source} to {target} without its {what}",
+                      {"token_id": source, "tx_hash": self._tx}, moved or 1, 0)
+            self._paid_move = None
+
+    @staticmethod
+    def _close_if_paid_out(v: dict[str, Any]) -> None:
+        """A voucher left fully paid out by a move is Closed (the contract closes it there)."""
+        if v["value"] > 0 and v["paid"] == v["value"]:
+            v["status"] = int(VoucherStatus.CLOSED)
 
     def on_VoucherClaimed(self, i: int, e: Event) -> None:
         a = e.args
@@ -208,6 +287,14 @@ class Rebuild:
             self.flag("claims", f"voucher {a['tokenId']} was paid {a['paid']}, more than its pro-rata entitlement "
                       f"{entitled} (value {v['value']} of {r['face_value']}, repaid {r['repaid']})", loc,
                       f"<= {entitled}", a["paid"])
+        # Over the history of its units: what they were paid, carried exactly through every move,
+        # never exceeds their exact share (so no holder gains by cutting or bouncing value).
+        consumed = self.consumed[a["tokenId"]] + a["amount"]
+        self.consumed[a["tokenId"]] = consumed
+        exact = Fraction(v["value"] * r["repaid"], r["face_value"]) if r["face_value"] else Fraction(0)
+        if consumed > exact:
+            self.flag("claims", f"the units of voucher {a['tokenId']} were paid {float(consumed):.6f} in all, more "
+                      f"than their exact share {float(exact):.6f}", loc, f"<= {exact}", consumed)
         if a["closed"] != (a["paid"] == v["value"]):
             self.flag("claims", "closed flag disagrees with paid == value", loc, a["paid"] == v["value"], a["closed"])
         r["claimed"] += a["amount"]

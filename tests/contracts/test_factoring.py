@@ -293,14 +293,24 @@ def test_recourse_when_the_deal_voucher_holds_less_paid_out_than_at_the_deal(w, 
 
 
 def test_a_voucher_with_nothing_left_to_be_paid_cannot_be_offered(w, p, led):
-    """A split can leave a voucher fully paid out yet Active (see test_settlement's xfail): a
-    financier must not be able to buy it, so offering it (or a part of it) is refused."""
+    """A financier must not be able to buy units that were fully paid out: a voucher left so by a
+    split is Closed, and a part that would be fully paid out once split off is refused."""
     issued = w.issue(3)
     led.repay(p.core, issued.receivable_id, 1)
     assert led.claim(p.tier1, issued.token_id).amount == 1
     led.split(p.tier1, issued.token_id, p.tier2, 2)  # what stays behind: value 1, paid 1
     v = led.voucher_of(issued.token_id)
-    assert (v.value, v.paid, v.status) == (1, 1, VoucherStatus.ACTIVE)
-    with pytest.raises(VoucherNothingToClaim):
+    assert (v.value, v.paid, v.status) == (1, 1, VoucherStatus.CLOSED)
+    with pytest.raises(VoucherNotActive) as info:
         offer(w, issued.token_id, 1, financier=p.bank)
-    assert led.voucher_of(issued.token_id).status == VoucherStatus.ACTIVE
+    assert (info.value.token_id, info.value.status) == (issued.token_id, VoucherStatus.CLOSED)
+
+    other = w.issue(3)
+    led.repay(p.core, other.receivable_id, 2)
+    assert led.claim(p.tier1, other.token_id).amount == 2  # value 3, paid 2
+    count = led.voucher_count(p.tier1)
+    with pytest.raises(VoucherNothingToClaim) as info:
+        offer(w, other.token_id, 1, financier=p.bank)  # the part would carry ceil(2 × 1 / 3) = 1 paid
+    assert info.value.token_id == other.token_id
+    v = led.voucher_of(other.token_id)
+    assert (v.value, v.paid, v.status, led.voucher_count(p.tier1)) == (3, 2, VoucherStatus.ACTIVE, count)

@@ -4,11 +4,13 @@ import pytest
 
 from ledger import ReceivableState, VoucherStatus
 from ledger.exceptions import (
+    ReceivableNoRemainder,
     ReceivableNotActive,
     ReceivableNotFinancier,
     ReceivableNotObligor,
     ReceivableNotOverdue,
     ReceivableNotRepayable,
+    ReceivableNotSettled,
     ReceivableNotYetOverdue,
     ReceivableOverpayment,
     ReceivableZeroRepayment,
@@ -181,18 +183,148 @@ def test_only_active_receivables_go_overdue(w, p, led):
     assert info.value.state == ReceivableState.PENDING
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known, not fixed: a split moves paid rounded down, so the part left behind can be fully paid "
-    "out (paid == value) and stay Active; it can still move (it can no longer be offered for "
-    "factoring: test_factoring.py). "
-    "Closing it there changes the split path's gas and needs the mirror and the audit to follow."))
 def test_a_voucher_left_fully_paid_out_by_a_split_is_closed(w, p, led):
     """IReceivableVoucher: a voucher whose value is fully paid out is Closed and MUST NOT move.
     Found by tests/contracts/test_system_properties.py's model."""
     issued = w.issue(3)
     led.repay(p.core, issued.receivable_id, 1)
     assert led.claim(p.tier1, issued.token_id).amount == 1  # value 3, paid 1
-    led.split(p.tier1, issued.token_id, p.tier2, 2)  # takes floor(1 × 2 / 3) = 0 of the paid
+    split = led.split(p.tier1, issued.token_id, p.tier2, 2)
+    # Each side is charged its share of paid rounded up: ceil(1 × 2 / 3) = 1 moves, the part left
+    # keeps ceil(1 × 1 / 3) = 1; the unit charged twice is the receivable's rounding remainder.
+    assert [(e.name, e.args) for e in split.receipt.events][3:] == [
+        ("VoucherPaidMoved", {"fromTokenId": issued.token_id, "toTokenId": split.token_id, "paid": 1}),
+        ("VoucherPaidRounded", {"tokenId": issued.token_id, "receivableId": issued.receivable_id, "remainder": 1}),
+    ]
     v = led.voucher_of(issued.token_id)
-    assert (v.value, v.paid) == (1, 1)
-    assert v.status == VoucherStatus.CLOSED
+    assert (v.value, v.paid, v.status) == (1, 1, VoucherStatus.CLOSED)
+    assert (led.voucher_of(split.token_id).value, led.voucher_of(split.token_id).paid) == (2, 1)
+    with pytest.raises(VoucherNotActive) as info:
+        led.split(p.tier1, issued.token_id, p.tier3, 1)
+    assert (info.value.token_id, info.value.status) == (issued.token_id, VoucherStatus.CLOSED)
+    assert led.voucher_of(issued.token_id).value == 1
+
+
+# -- rounding: nobody is paid more than its exact share, the remainder has one home ---------------
+
+
+def _claim_what_is_due(led, holder, token_id) -> int:
+    due = led.claimable(token_id)
+    return led.claim(holder, token_id).amount if due else 0
+
+
+def _bounce(w, led, holder, x, y, moves) -> int:
+    """`holder` moves value back and forth between its vouchers x and y, claiming after each move;
+    returns what it claimed. A refused move must leave both vouchers as they were."""
+    ids = {"x": x, "y": y}
+    total = 0
+    for source, target, value in moves:
+        before = (led.voucher_of(x), led.voucher_of(y))
+        try:
+            led.transfer_value(holder, ids[source], ids[target], value)
+        except VoucherNotActive as refused:  # a side was left fully paid out: Closed
+            assert refused.status == VoucherStatus.CLOSED
+            assert (led.voucher_of(x), led.voucher_of(y)) == before
+            continue
+        total += _claim_what_is_due(led, holder, x) + _claim_what_is_due(led, holder, y)
+    return total
+
+
+def test_bouncing_value_between_two_vouchers_never_claims_more_than_the_exact_share(w, p, led):
+    """Regression (issue 13, item 9): on the old rule (paid moved rounded down) tier2 claimed 5
+    of a 3.5 share here by bouncing value between its two vouchers."""
+    issued = w.issue(10)
+    rid = issued.receivable_id
+    x = led.split(p.tier1, issued.token_id, p.tier2, 3).token_id
+    y = led.split(p.tier1, issued.token_id, p.tier2, 4).token_id
+    led.repay(p.core, rid, 5)
+    claimed = led.claim(p.tier2, x).amount + led.claim(p.tier2, y).amount
+    assert claimed == 1 + 2  # floor(1.5) + floor(2)
+    claimed += _bounce(w, led, p.tier2, x, y, [("x", "y", 2), ("y", "x", 1), ("y", "x", 1), ("y", "x", 1)])
+    assert claimed <= 7 * 5 // 10  # tier2's 7 units' exact share of 5 repaid is 3.5
+    # tier1's 3 untouched units still get their floor, and the pool covers everyone's floor.
+    assert led.claim(p.tier1, issued.token_id).amount == 1
+
+    # Fully repaid: every voucher claims value − paid; the rounding remainder goes to the obligor.
+    led.repay(p.core, rid, 5)
+    claimed += sum(_claim_what_is_due(led, p.tier2, t) for t in (x, y))
+    tier1 = 1 + _claim_what_is_due(led, p.tier1, issued.token_id)
+    assert tier1 == 3
+    r = led.receivable(rid)
+    remainder = r.face_value - r.claimed
+    assert claimed + tier1 + remainder == 10 and 0 < remainder and claimed <= 7
+    before = w.balance(p.core)
+    receipt = led.release_remainder(p.outsider, rid)
+    assert receipt.named("ReceivableRemainderReleased")[0].args == {
+        "receivableId": rid, "obligor": p.core.address, "amount": remainder}
+    assert w.balance(p.core) - before == remainder
+    assert led.receivable(rid).claimed == 10
+    assert w.balance(led.voucher.address) == 0  # nothing stranded
+    assert all(led.voucher_of(t).status == VoucherStatus.CLOSED for t in (x, y, issued.token_id))
+
+
+def test_a_defaulted_receivable_pays_nobody_more_than_its_floor_and_strands_nothing(w, p, led):
+    """Regression (issue 13, item 9): on the old rule tier2 kept extra units of a receivable
+    that defaulted; what no voucher can claim yet stays owed to the vouchers and is paid once
+    the receivable is repaid, however late, and the rounding remainder goes to the obligor."""
+    issued = w.issue(10, maturity_days=30)
+    rid = issued.receivable_id
+    x = led.split(p.tier1, issued.token_id, p.tier2, 3).token_id
+    y = led.split(p.tier1, issued.token_id, p.tier2, 4).token_id
+    led.repay(p.core, rid, 5)
+    w.advance(38 * DAY)
+    led.mark_overdue(p.outsider, rid)
+    led.declare_default(p.bank, rid)
+    claimed = led.claim(p.tier2, x).amount + led.claim(p.tier2, y).amount
+    claimed += _bounce(w, led, p.tier2, x, y, [("x", "y", 2), ("y", "x", 1), ("y", "x", 1), ("y", "x", 1)])
+    assert claimed <= 3  # floor(7 × 5 / 10)
+    assert led.claim(p.tier1, issued.token_id).amount == 1  # floor(3 × 5 / 10)
+    held = w.balance(led.voucher.address)
+    r = led.receivable(rid)
+    assert held == r.repaid - r.claimed > 0  # fractions still owed to the vouchers, not lost
+    with pytest.raises(ReceivableNotSettled) as info:
+        led.release_remainder(p.outsider, rid)
+    assert (info.value.receivable_id, info.value.state) == (rid, ReceivableState.DEFAULTED)
+    assert w.balance(led.voucher.address) == held
+
+    # The defaulted receivable is repaid after all: every unit is paid once, the rest to the obligor.
+    led.repay(p.core, rid, 5)
+    claimed += sum(_claim_what_is_due(led, p.tier2, t) for t in (x, y))
+    assert _claim_what_is_due(led, p.tier1, issued.token_id) == 2
+    led.release_remainder(p.tier3, rid)
+    assert w.balance(led.voucher.address) == 0
+    assert led.receivable(rid).claimed == 10 and claimed <= 7
+    with pytest.raises(ReceivableNoRemainder) as info:
+        led.release_remainder(p.tier3, rid)
+    assert info.value.receivable_id == rid
+
+
+def test_splitting_never_lets_the_parts_claim_more_than_the_whole(w, p, led):
+    """Many small splits of a part-paid voucher: the parts together claim at most the whole's
+    floor at every repayment, and exactly value − paid once settled (the old rule paid about one
+    unit more per voucher created)."""
+    issued = w.issue(1_000)
+    rid = issued.receivable_id
+    led.repay(p.core, rid, 333)
+    total = led.claim(p.tier1, issued.token_id).amount  # 333
+    parts = [led.split(p.tier1, issued.token_id, p.tier1, 7).token_id for _ in range(9)]
+    total += sum(_claim_what_is_due(led, p.tier1, t) for t in [issued.token_id, *parts])
+    assert total <= 1_000 * 333 // 1_000
+    led.repay(p.core, rid, 667)
+    total += sum(_claim_what_is_due(led, p.tier1, t) for t in [issued.token_id, *parts])
+    assert total == led.receivable(rid).claimed
+    remainder = 1_000 - total
+    assert 0 < remainder <= len(parts)  # at most one unit per move, and these moves rounded
+    released = led.release_remainder(p.outsider, rid).named("ReceivableRemainderReleased")[0].args["amount"]
+    assert released == remainder and w.balance(led.voucher.address) == 0
+
+
+def test_the_remainder_is_released_only_once_settled(w, p, led):
+    issued = w.issue(3)
+    rid = issued.receivable_id
+    with pytest.raises(ReceivableNotSettled) as info:
+        led.release_remainder(p.outsider, rid)
+    assert info.value.state == ReceivableState.ACTIVE
+    led.repay(p.core, rid, 3)
+    with pytest.raises(ReceivableNoRemainder):
+        led.release_remainder(p.outsider, rid)

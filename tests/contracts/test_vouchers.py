@@ -231,3 +231,106 @@ def test_a_contract_that_refuses_value_makes_the_split_revert(w, p, led, receive
     root2 = w.issue()
     with pytest.raises(ERC721InvalidReceiver):
         led.transfer(p.tier1, root2.token_id, bad, safe=True)
+
+
+# -- approvals as an event-only indexer sees them (issue 13, item 10) ------------------------------
+
+ZERO = "0x" + "00" * 20
+UNLIMITED = 2**128 - 1
+
+
+class ApprovalIndexer:
+    """Reproduce allowance() and getApproved() from events alone, by the documented rule: the
+    last ApprovalValue / Approval for a voucher (and operator) since its last Transfer, else 0."""
+
+    def __init__(self):
+        self.epoch: dict[int, int] = {}
+        self.values: dict[tuple[int, str], tuple[int, int]] = {}
+        self.approved: dict[int, tuple[str, int]] = {}
+        self.burned: set[int] = set()
+
+    def apply(self, *receipts) -> None:
+        for receipt in receipts:
+            for e in receipt.events:
+                if e.contract != "ReceivableVoucher":
+                    continue
+                a = e.args
+                if e.name == "Transfer" and a["from"] != ZERO:
+                    self.epoch[a["tokenId"]] = self.epoch.get(a["tokenId"], 0) + 1
+                    if a["to"] == ZERO:
+                        self.burned.add(a["tokenId"])
+                elif e.name == "ApprovalValue":
+                    self.values[(a["_tokenId"], a["_operator"])] = (a["_value"], self.epoch.get(a["_tokenId"], 0))
+                elif e.name == "Approval":
+                    self.approved[a["tokenId"]] = (a["approved"], self.epoch.get(a["tokenId"], 0))
+
+    def allowance(self, token_id: int, operator: str) -> int:
+        value, epoch = self.values.get((token_id, operator), (0, -1))
+        return value if epoch == self.epoch.get(token_id, 0) else 0
+
+    def get_approved(self, token_id: int) -> str:
+        operator, epoch = self.approved.get(token_id, (ZERO, -1))
+        return operator if epoch == self.epoch.get(token_id, 0) else ZERO
+
+    def assert_matches(self, led) -> None:
+        """Every voucher and operator the events named: the chain answers what the indexer says."""
+        tokens = {t for t, _ in self.values} | set(self.approved)
+        for token_id in tokens:
+            if token_id in self.burned:
+                with pytest.raises(VoucherNonexistent):
+                    led.allowance(token_id, ZERO)
+                continue
+            assert led.voucher.functions.getApproved(token_id).call() == self.get_approved(token_id), token_id
+        for (token_id, operator) in self.values:
+            if token_id not in self.burned:
+                assert led.allowance(token_id, operator) == self.allowance(token_id, operator), (token_id, operator)
+
+
+def test_approval_value_carries_the_stored_capped_allowance(w, p, led):
+    """Regression (issue 13, item 10): ApprovalValue emitted the uncapped value, so an indexer
+    disagreed with allowance() for any approval above 2^128 − 1."""
+    root = w.issue()
+    receipt = led.approve_value(p.tier1, root.token_id, p.bank.address, 2**200)
+    assert receipt.named("ApprovalValue")[0].args == {
+        "_tokenId": root.token_id, "_operator": p.bank.address, "_value": UNLIMITED}
+    assert led.allowance(root.token_id, p.bank) == UNLIMITED
+    spent = led.split(p.bank, root.token_id, p.bank, 10)
+    assert spent.receipt.named("ApprovalValue") == []  # unlimited: nothing stored changes
+    assert led.allowance(root.token_id, p.bank) == UNLIMITED
+
+
+def test_an_event_only_indexer_reproduces_every_allowance_and_approval(w, p, led):
+    """Caps, spends, re-approvals, whole transfers, deliveries of other vouchers and burns: after
+    each step the events alone say what allowance() and getApproved() answer."""
+    index = ApprovalIndexer()
+    root = w.issue()
+    index.apply(root.receipt)
+    a = led.split(p.tier1, root.token_id, p.tier1, 5_000)
+    b = led.split(p.tier1, root.token_id, p.tier1, 5_000)
+    index.apply(a.receipt, b.receipt)
+    steps = [
+        lambda: led.approve_value(p.tier1, root.token_id, p.bank.address, 2**255),    # capped
+        lambda: led.approve_value(p.tier1, root.token_id, p.bank2.address, 1_000),
+        lambda: led.split(p.bank2, root.token_id, p.bank2, 400).receipt,              # spend: 600 left
+        lambda: led.approve(p.tier1, p.tier3, root.token_id),
+        lambda: led.approve_value(p.tier1, a.token_id, p.tier2.address, 700),
+        lambda: led.approve(p.tier1, p.bank, a.token_id),
+        lambda: led.approve_value(p.tier1, b.token_id, p.tier3.address, 50),
+    ]
+    for step in steps:
+        index.apply(step())
+        index.assert_matches(led)
+    assert index.allowance(root.token_id, p.bank.address) == UNLIMITED
+    assert index.allowance(root.token_id, p.bank2.address) == 600
+
+    index.apply(led.transfer(p.tier3, root.token_id, p.tier2))   # whole transfer: all lapse
+    index.assert_matches(led)
+    assert led.allowance(root.token_id, p.bank2) == 0 and index.allowance(root.token_id, p.bank2.address) == 0
+    index.apply(led.approve_value(p.tier2, root.token_id, p.bank2.address, 9))  # the new holder's own
+    index.apply(led.merge(p.tier1, a.token_id, b.token_id))      # a is burned with its approvals
+    index.assert_matches(led)
+    assert a.token_id in index.burned
+    assert index.allowance(a.token_id, p.tier2.address) == 0 and index.get_approved(a.token_id) == ZERO
+    assert led.allowance(root.token_id, p.bank2) == 9
+    with pytest.raises(VoucherNonexistent):
+        led._call(led.voucher.functions.getApproved(a.token_id))

@@ -126,9 +126,12 @@ def assert_financing_matches_chain(w, s, block: int, receivables, vouchers) -> N
          e.args.paid, e.args.closed, _tx(e))
         for e in _events(v.events.VoucherClaimed, w, block)
     ]
+    released = [(e.args.receivableId, e.args.amount) for e in _events(v.events.ReceivableRemainderReleased, w, block)]
     for r in receivables:
         assert sum(x[4] for x in repayments if x[2] == r.receivable_id) == r.repaid, r.receivable_id
-        assert sum(x[5] for x in claims if x[3] == r.receivable_id) == r.claimed, r.receivable_id
+        # claimed: what vouchers claimed plus the rounding remainder released to the obligor
+        assert sum(x[5] for x in claims if x[3] == r.receivable_id) + sum(
+            amount for rid, amount in released if rid == r.receivable_id) == r.claimed, r.receivable_id
 
     # Offers as offerOf returns them; none on chain that the mirror lacks.
     by_token = {t.token_id: t for t in vouchers}

@@ -17,7 +17,7 @@ from ledger.types import OfferState, ReceivableState, RecourseState, VoucherStat
 FINANCING_EVENTS = {
     ("ReceivableVoucher", name) for name in (
         "ReceivableRepaid", "ReceivableSettled", "ReceivableOverdue", "ReceivableDefaulted", "VoucherClaimed",
-        "VoucherPaidMoved", "VoucherLocked", "VoucherUnlocked",
+        "VoucherPaidMoved", "VoucherPaidRounded", "ReceivableRemainderReleased", "VoucherLocked", "VoucherUnlocked",
     )
 } | {("Factoring", name) for name in ("OfferCreated", "OfferCancelled", "Factored", "RecourseExercised",
                                       "RecoursePaid")}
@@ -83,10 +83,21 @@ def every_financing_event(w) -> dict[str, int]:
     led.repay(w.core, rid, 30_000)
     for holder, token in ((w.tier1, sold.token_id), (w.tier1, root), (w.tier3, third), (w.bank, child)):
         assert led.claim(holder, token).closed
+
+    # Odd units: a split charges both sides their share of paid rounded up (VoucherPaidRounded),
+    # the part left behind is fully paid out (Closed by the split), the remainder goes to core.
+    odd = w.issue(3)
+    led.repay(w.core, odd.receivable_id, 1)
+    led.claim(w.tier1, odd.token_id)                                 # value 3, paid 1
+    odd_child = led.split(w.tier1, odd.token_id, w.tier2, 2).token_id  # left: value 1, paid 1: Closed
+    led.repay(w.core, odd.receivable_id, 2)
+    assert led.claim(w.tier2, odd_child).amount == 1               # value 2, paid 1
+    led.release_remainder(w.tier3, odd.receivable_id)              # the unit charged twice: to core
     return {"receivable": rid, "other": other.receivable_id, "root": root, "sold": sold.token_id, "child": child,
             "third": third, "withdrawn": withdrawn.token_id, "other_token": other.token_id,
             "withdrawn_offer": withdrawn.offer_id, "sold_offer": sold.offer_id, "whole_offer": whole.offer_id,
-            "open_offer": open_offer.offer_id}
+            "open_offer": open_offer.offer_id, "odd": odd.receivable_id, "odd_root": odd.token_id,
+            "odd_child": odd_child}
 
 
 def test_every_financing_event_lands_in_the_right_tables(mw, db):
@@ -109,10 +120,15 @@ def test_every_financing_event_lands_in_the_right_tables(mw, db):
                             .order_by(Repayment.block_number)).scalars().all()
         assert repayments == [50_000, 20_000, 30_000]
         claims = s.exec(select(func.count()).select_from(Claim)).one()[0]
-        assert claims == 8
+        assert claims == 10
         for name in ("root", "sold", "child", "third"):
             t = s.get(Voucher, ids[name])
             assert (t.status, t.paid) == (VoucherStatus.CLOSED, t.value), name
+        for name in ("odd_root", "odd_child"):
+            t = s.get(Voucher, ids[name])
+            assert (t.status, t.paid) == (VoucherStatus.CLOSED, t.value), name
+        odd = s.get(Receivable, ids["odd"])
+        assert (odd.state, odd.repaid, odd.claimed) == (ReceivableState.SETTLED, 3, 3)
         withdrawn = s.get(Voucher, ids["withdrawn"])
         assert withdrawn.burned and withdrawn.paid == 0  # merged: its paid moved into the root
         assert s.get(Voucher, ids["other_token"]).status == VoucherStatus.LOCKED

@@ -8,7 +8,8 @@ from . import on
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 DEFAULT_ADMIN_ROLE = "0x" + "00" * 32
-#: ReceivableVoucher stores value allowances in 128 bits: a larger approval is an unlimited one.
+#: ReceivableVoucher stores value allowances in 128 bits: a larger approval is an unlimited one
+#: (ApprovalValue carries the stored value; the cap below only guards logs of older deployments).
 MAX_ALLOWANCE = 2**128 - 1
 
 VOUCHER = "ReceivableVoucher"
@@ -141,10 +142,12 @@ def voucher_transferred(store: Store, e: Event) -> None:
         })
         return
     voucher = store.get("voucher", token_id)
+    # A burn moves the epoch on like a whole transfer: every approval on the voucher lapses.
+    voucher["epoch"] += 1
     if to == ZERO_ADDRESS:
         voucher.update(burned=True, burned_block=e.block_number, status=int(VoucherStatus.NONE))
     else:
-        voucher.update(holder=to, epoch=voucher["epoch"] + 1)
+        voucher["holder"] = to
     store.put("voucher", voucher)
 
 

@@ -2,8 +2,10 @@
 and offers, deals and recourse (Factoring).
 
 A voucher's `paid` is never recomputed here: the contract emits VoucherClaimed with the new
-total, and VoucherPaidMoved whenever a split, value transfer or merge moves a non-zero share of
-it (rounded on chain), so applying those two events keeps it exact.
+total, VoucherPaidMoved whenever a split, value transfer or merge moves a non-zero share of it
+(rounded up on chain), and VoucherPaidRounded when the source keeps one unit more (the
+receivable's rounding remainder), so applying those events keeps it exact. A voucher left fully
+paid out by a move (value > 0, paid == value) is Closed, as the contract closes it.
 """
 
 from __future__ import annotations
@@ -68,7 +70,30 @@ def voucher_paid_moved(store: Store, e: Event) -> None:
     store.put("voucher", voucher)
     voucher = store.get("voucher", target)
     voucher["paid"] += paid
+    _close_if_paid_out(voucher)
     store.put("voucher", voucher)
+
+
+@on(VOUCHER, "VoucherPaidRounded")
+def voucher_paid_rounded(store: Store, e: Event) -> None:
+    """Both shares of a move rounded up: the source keeps one unit of paid more (after VoucherPaidMoved)."""
+    voucher = store.get("voucher", e.args["tokenId"])
+    voucher["paid"] += 1
+    _close_if_paid_out(voucher)
+    store.put("voucher", voucher)
+
+
+@on(VOUCHER, "ReceivableRemainderReleased")
+def remainder_released(store: Store, e: Event) -> None:
+    """The rounding remainder paid to the obligor counts in what the receivable paid out."""
+    receivable = store.get("receivable", e.args["receivableId"])
+    receivable["claimed"] += e.args["amount"]
+    store.put("receivable", receivable)
+
+
+def _close_if_paid_out(voucher: dict) -> None:
+    if voucher["value"] > 0 and voucher["paid"] == voucher["value"]:
+        voucher["status"] = int(VoucherStatus.CLOSED)
 
 
 @on(VOUCHER, "VoucherLocked", "VoucherUnlocked")
