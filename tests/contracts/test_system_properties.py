@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import SimpleNamespace
 
 import pytest
@@ -83,12 +84,14 @@ from ledger.exceptions import (
     FactoringWithoutRecourse,
     MembershipNotMember,
     ReceivableDuplicateDocument,
+    ReceivableNoRemainder,
     ReceivableNotActive,
     ReceivableNotFinancier,
     ReceivableNotObligor,
     ReceivableNotOverdue,
     ReceivableNotPending,
     ReceivableNotRepayable,
+    ReceivableNotSettled,
     ReceivableNotSupplier,
     ReceivableNotYetOverdue,
     ReceivableOverpayment,
@@ -163,6 +166,7 @@ class Rec:
     state: ReceivableState = ReceivableState.PENDING
     repaid: int = 0
     claimed: int = 0
+    remainder: int = 0  # rounding units no voucher can claim, not yet released to the obligor
     paused_at_issue: int = 0  # the pause clock at issue: grace runs only while unpaused
 
 
@@ -220,9 +224,22 @@ def price_of(value: int, rate_bps: int, maturity: int, timestamp: int) -> int:
     return 0 if discount >= value else value - discount
 
 
-def paid_share(paid: int, balance: int, value: int) -> int:
-    """The part of `paid` that moves with `value` of `balance` (rounded down)."""
-    return paid * value // balance if paid else 0
+def move_paid(src: Tok, dst: Tok, value: int, r: Rec, consumed: dict, source: int, dest: int) -> None:
+    """Move `value` of `src` into `dst` with its paid, by the rounding rule: each side is charged
+    its share rounded up, an excess unit goes to the receivable's remainder, a side left fully
+    paid out is Closed. `consumed` carries what the units were paid, exactly (Fractions)."""
+    balance, paid = src.value, src.paid
+    moved, kept = -(-paid * value // balance), -(-paid * (balance - value) // balance)
+    share = consumed.get(source, Fraction(0)) * value / balance
+    consumed[source] = consumed.get(source, Fraction(0)) - share
+    consumed[dest] = consumed.get(dest, Fraction(0)) + share
+    src.value, src.paid = balance - value, kept
+    dst.value, dst.paid = dst.value + value, dst.paid + moved
+    if paid and moved + kept != paid:
+        r.remainder += 1
+    for t in (src, dst):
+        if t.value > 0 and t.paid == t.value:
+            t.status = VoucherStatus.CLOSED
 
 
 @pytest.mark.chain
@@ -263,6 +280,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                                                                    for a in self._cash_holders()])))
             self.roles = {a.address: led.roles(a) for a in parties}
             self.tokens: dict[int, Tok] = {}
+            #: Per voucher: what its units were paid, exactly (moves carry it pro rata, unrounded).
+            self.consumed: dict[int, Fraction] = {}
             self.receivables: dict[int, Rec] = {}
             self.offers: dict[int, Off] = {}
             self.assets: dict[int, Asset] = {}
@@ -331,10 +350,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             new = minted[0]
             assert new not in self.tokens and new > max(self.tokens), f"split minted a known id {new}"
             src = self.tokens[from_token]
-            moved = paid_share(src.paid, src.value, value)
-            src.value -= value
-            src.paid -= moved
-            self.tokens[new] = Tok(to, src.rid, status, value, moved)
+            self.tokens[new] = Tok(to, src.rid, status, 0)
+            move_paid(src, self.tokens[new], value, self.receivables[src.rid], self.consumed, from_token, new)
             return new
 
         def _hand_over(self, token: int, to: str) -> None:
@@ -413,6 +430,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                     self._refused(EnforcedPause, led.transfer, by_address[t.holder], token, p.tier2)
                     self._refused(EnforcedPause, led.claim, by_address[t.holder], token)
                     self._refused(EnforcedPause, led.mark_overdue, p.outsider, t.rid)
+                    self._refused(EnforcedPause, led.release_remainder, p.outsider, t.rid)
                     # Paying a debt down goes on (the pause policy: an obligor can always cure).
                     self.repay(data, data.draw(st.floats(0.0, 1.1), label="share"), p.core, True, rid=t.rid)
                 self._refused(EnforcedPause, led.issue, p.core, p.tier1, line_id=w.line_id, currency=w.cash,
@@ -848,9 +866,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(error, move)
                 return
             move()
-            moved = paid_share(s.paid, s.value, value)
-            s.value, s.paid = s.value - value, s.paid - moved
-            d.value, d.paid = d.value + value, d.paid + moved
+            move_paid(s, d, value, self.receivables[s.rid], self.consumed, source, dest)
 
         @precondition(lambda self: getattr(self, "tokens", None))
         @rule(data=st.data(), by_holder=LIKELY, actor=st.sampled_from(actors))
@@ -877,6 +893,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             merge()
             d.value += s.value
             d.paid += s.paid
+            self.consumed[dest] = self.consumed.get(dest, Fraction(0)) + self.consumed.pop(source, Fraction(0))
             del self.tokens[source]
             self.token_approvals.pop(source, None)
 
@@ -953,12 +970,14 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(VoucherNotActive, offer)
             elif r.state != ReceivableState.ACTIVE:
                 self._refused(ReceivableNotActive, offer)
-            elif t.paid >= t.value:  # fully paid out (left so by a split): nothing to finance
+            elif t.paid >= t.value:  # fully paid out: nothing to finance
                 self._refused(VoucherNothingToClaim, offer)
             elif value > t.value:
                 self._refused(VoucherInsufficientValue, offer)
             elif not self._member(seller.address):
                 self._refused(MembershipNotMember, offer)
+            elif value < t.value and -(-t.paid * value // t.value) == value:  # the part would be paid out
+                self._refused(VoucherNothingToClaim, offer)
             else:
                 made = offer()
                 if value == t.value:
@@ -1149,6 +1168,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 assert claimed.amount == due
                 t.paid += due
                 r.claimed += due
+                self.consumed[token] = self.consumed.get(token, Fraction(0)) + due
                 assert claimed.closed == (t.paid == t.value)
                 if t.paid == t.value:
                     t.status = VoucherStatus.CLOSED
@@ -1357,6 +1377,39 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 assert recorded[x] <= spec, f"line {x} counts {recorded[x]}, more than its effective limit {spec}"
                 assert rates[x] == self.rates[x]
 
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), actor=st.sampled_from(actors))
+        def release_remainder(self, data, actor):
+            """Anyone releases a Settled receivable's rounding remainder, to its obligor only."""
+            rid = self._pick(data, self.receivables, "receivable")
+            r = self.receivables[rid]
+            release = lambda: led.release_remainder(actor, rid)  # noqa: E731
+            if r.state != ReceivableState.SETTLED:
+                self._refused(ReceivableNotSettled, release)
+            elif r.remainder == 0:
+                self._refused(ReceivableNoRemainder, release)
+            else:
+                receipt = release()
+                assert receipt.named("ReceivableRemainderReleased")[0].args == {
+                    "receivableId": rid, "obligor": r.obligor, "amount": r.remainder}
+                r.claimed += r.remainder
+                self.cash[led.voucher.address] -= r.remainder
+                self.cash[r.obligor] += r.remainder
+                r.remainder = 0
+
+        @invariant()
+        def nobody_is_paid_more_than_its_exact_share(self):
+            """What a voucher's units were paid (carried exactly through every move) never exceeds
+            their exact pro-rata share: cutting or bouncing value never harvests rounding."""
+            if not self.started:
+                return
+            for token, t in self.tokens.items():
+                r = self.receivables[t.rid]
+                consumed = self.consumed.get(token, Fraction(0))
+                assert consumed <= Fraction(t.value * r.repaid, r.face), \
+                    f"voucher {token}'s units were paid {consumed}, more than {t.value} x {r.repaid} / {r.face}"
+                assert consumed <= t.paid  # its recorded paid never undercounts what was paid on it
+
         @invariant()
         def value_and_money_are_conserved(self):
             if not self.started:
@@ -1365,9 +1418,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             for t in self.tokens.values():
                 values[t.rid] = values.get(t.rid, 0) + t.value
                 assert 0 <= t.paid <= t.value
-                # A Closed voucher is fully paid out. (Not conversely: a split leaves the part that
-                # stays behind with the rounded-up paid, which can equal its value while Active.)
-                assert t.status != VoucherStatus.CLOSED or t.paid == t.value
+                # Closed exactly when fully paid out, wherever that arose (claims, splits, moves).
+                assert (t.status == VoucherStatus.CLOSED) == (t.value > 0 and t.paid == t.value), t
             live = {rid: r.face for rid, r in self.receivables.items() if r.state not in DEAD}
             assert values == live, f"voucher values per receivable {values} != face values {live}"
             assert_cash_conserved(led, w.cash, self.supply, self._cash_holders(), self.receivables)
