@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
 
 from . import errors, explorer
+from .api.links import add_links
 from .api.main import api_router
 from .api.routes import health
 from .api.routes.documents import MAX_DOCUMENT
@@ -54,7 +55,20 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(health.router)
     app.include_router(api_router)
     app.include_router(explorer.router)  # GET /explorer: the browser explorer over /v1/explorer
+    _with_links(app)
     return app
+
+
+def _with_links(app: FastAPI) -> None:
+    """Serve the generated OpenAPI document with its links (api/links.py) added."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 app = create_app()

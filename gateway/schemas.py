@@ -445,6 +445,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
               "(gateway/api/visibility.py)"),
         (404, "nonexistent"),
         (409, "a duplicate or a state conflict"),
+        (413, "the body is larger than the gateway takes"),
+        (415, "the body is of a media type the operation does not take"),
         (422, "invalid input"),
         (502, "the chain answered unexpectedly"),
         (503, "the chain, the mirror or the database is unavailable; retry later"),
