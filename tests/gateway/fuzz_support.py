@@ -32,7 +32,7 @@ from ledger.types import OfferState, ReceivableState, VoucherStatus
 OPERATOR_ONLY = {
     ("POST", "/v1/parties"), ("POST", "/v1/parties/{address}/roles"), ("DELETE", "/v1/parties/{address}/roles/{role}"),
     ("POST", "/v1/parties/{address}/expel"), ("POST", "/v1/parties/{address}/admit"),
-    ("POST", "/v1/platform/pause"), ("POST", "/v1/platform/unpause"),
+    ("POST", "/v1/platform/pause"), ("POST", "/v1/platform/unpause"), ("POST", "/v1/data-assets/{asset_id}/appraisals/strike"),
 }
 
 # -- the world --------------------------------------------------------------------------------------
@@ -98,7 +98,6 @@ def seed_world(w: GW) -> None:
 
 _ALLOWANCE = "0xdd62ed3e"  # allowance(address,address)
 _BALANCE = "0x70a08231"  # balanceOf(address)
-_APPROVE = "0x095ea7b3"  # approve(address,uint256)
 
 
 def _word(address: str) -> str:
@@ -152,38 +151,15 @@ class Ledger:
             (allowances if isinstance(key, tuple) else balances)[key] = int(answers[i + 1], 16)
         return Effects(int(answers[0], 16), allowances, balances)
 
-    def transactions(self, first: int, last: int) -> list[dict]:
-        w3 = self.world.gateway.chain.w3
-        return [tx for n in range(first, last + 1) for tx in w3.eth.get_block(n, full_transactions=True)["transactions"]]
 
-
-#: Known defects the fuzzer finds that other work fixes (issue 14): a narrow, documented
-#: exclusion each, counted and printed; remove the entry once the fix is on main.
-#: Item 2: a refused repayment or offer acceptance still mines the caller's ERC-20 approve.
-KNOWN_STRAY_APPROVE = {("POST", "/v1/receivables/{receivable_id}/repayments"), ("POST", "/v1/offers/{offer_id}/accept"),
-                       ("POST", "/v1/offers/{offer_id}/pay-recourse")}
-
-
-def refusal_effects(ledger: Ledger, method: str, path: str, caller: str | None, before: Effects,
-                    after: Effects, known: Counter) -> list[str]:
-    """What a 4xx changed that it must not; the known stray approve (issue 14 item 2) is
-    tolerated only in exactly its shape: every mined transaction an ERC-20 approve of the currency
-    by the caller, and nothing changed but the caller's allowances."""
-    changes = before.changes(after)
-    if not changes or (method, path) not in KNOWN_STRAY_APPROVE or caller is None:
-        return changes
-    txs = ledger.transactions(before.block + 1, after.block)
-    only_approves = all(tx["to"] and tx["to"].lower() == ledger.cash.lower() and tx["from"].lower() == caller.lower()
-                        and tx["input"].hex().removeprefix("0x").startswith(_APPROVE[2:]) for tx in txs)
-    others = [(o, s) for (o, s), v in before.allowances.items() if after.allowances[o, s] != v and o != caller]
-    if only_approves and not others and before.balances == after.balances:
-        known["issue 14 item 2: a refused payment mined an ERC-20 approve"] += 1
-        return []
-    return changes
+def refusal_effects(before: Effects, after: Effects) -> list[str]:
+    """What a 4xx changed that it must not (nothing: issue 14 item 2's stray approve is fixed)."""
+    return before.changes(after)
 
 
 #: Body fields that are 32-byte fingerprints (a generated string rarely is one).
 HASH_FIELDS = ("content_hash", "metadata_hash", "report_hash", "listing_id", "document_hash")
+
 
 # -- happy paths ------------------------------------------------------------------------------------
 

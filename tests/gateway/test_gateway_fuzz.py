@@ -103,7 +103,7 @@ def _unpause_after(world, case, response, statuses: Counter) -> None:
             statuses[("POST /v1/parties/{address}/roles", r.status_code)] += 1
 
 
-def _send(world, ledger: Ledger, case, token: str, actor: str | None, statuses: Counter, known: Counter):
+def _send(world, ledger: Ledger, case, token: str, statuses: Counter):
     """Send `case` with `token`; check the response (CHECKS) and, for a 4xx, that the ledger did
     not move. Raises what failed; counts the status by (method path, status)."""
     case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
@@ -120,7 +120,7 @@ def _send(world, ledger: Ledger, case, token: str, actor: str | None, statuses: 
         except Exception:  # noqa: BLE001  (not JSON: the checks below say so)
             pass
     if 400 <= response.status_code < 500:
-        changes = refusal_effects(ledger, method, case.path, actor, before, ledger.effects(), known)
+        changes = refusal_effects(before, ledger.effects())
         assert not changes, (f"{method} {case.formatted_path} answered {response.status_code} "
                              f"{response.text[:300]} but: {changes}")
     try:
@@ -134,7 +134,7 @@ def _send(world, ledger: Ledger, case, token: str, actor: str | None, statuses: 
 REFUSALS: defaultdict[str, Counter] = defaultdict(Counter)
 
 
-def _report(name: str, operations: int, statuses: Counter, known: Counter) -> set[str]:
+def _report(name: str, operations: int, statuses: Counter) -> set[str]:
     """Print what answered what (and why the operations that never answered 2xx were refused)."""
     by_status = Counter()
     for (_, status), n in statuses.items():
@@ -144,15 +144,13 @@ def _report(name: str, operations: int, statuses: Counter, known: Counter) -> se
           f"{dict(sorted(by_status.items()))}; {len(succeeded)} operations answered 2xx at least once")
     missing = sorted({op for (op, _) in statuses} - succeeded)
     print(f"{name}: never 2xx: " + "; ".join(f"{op} {dict(REFUSALS[op].most_common(3))}" for op in missing))
-    if known:
-        print(f"{name}: known defects tolerated (narrow exclusions, fuzz_support.py): {dict(known)}")
     return succeeded
 
 
 # -- each operation alone ---------------------------------------------------------------------------
 
 
-def fuzz(world, ledger, strategy, statuses: Counter, known: Counter) -> None:
+def fuzz(world, ledger, strategy, statuses: Counter) -> None:
     """Send `EXAMPLES` cases of one operation drawn from `strategy`, each with real credentials."""
 
     @given(case=strategy, who=st.sampled_from(sorted(ROLES)))
@@ -160,11 +158,8 @@ def fuzz(world, ledger, strategy, statuses: Counter, known: Counter) -> None:
               suppress_health_check=list(HealthCheck),
               phases=[Phase.generate])  # no shrinking: every example may mine a transaction
     def run(case, who):
-        if (case.method.upper(), case.path) in OPERATOR_ONLY:
-            token, actor = OPERATOR_TOKEN, None
-        else:
-            token, actor = world.parties[who].api_key, world.parties[who].address
-        _send(world, ledger, case, token, actor, statuses, known)
+        token = OPERATOR_TOKEN if (case.method.upper(), case.path) in OPERATOR_ONLY else world.parties[who].api_key
+        _send(world, ledger, case, token, statuses)
 
     (seed(int(SEED))(run) if SEED is not None else run)()
 
@@ -173,7 +168,6 @@ def fuzz(world, ledger, strategy, statuses: Counter, known: Counter) -> None:
 def test_every_response_is_documented_and_none_is_a_server_error(api_schema, world):
     failures: list[str] = []
     statuses: Counter = Counter()
-    known: Counter = Counter()
     REFUSALS.clear()
     ledger = Ledger(world)
     operations = 0
@@ -186,13 +180,13 @@ def test_every_response_is_documented_and_none_is_a_server_error(api_schema, wor
                   ("negative", operation.as_strategy(GenerationMode.NEGATIVE))]
         for mode, strategy in plans:
             try:
-                fuzz(world, ledger, strategy, statuses, known)
+                fuzz(world, ledger, strategy, statuses)
             except Unsatisfiable:
                 continue  # nothing to negate (an operation without parameters or body)
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001  (schemathesis raises a FailureGroup)
                 failures.append(f"{operation.method.upper()} {operation.path} ({mode} data):\n{type(exc).__name__}: {exc}")
     assert operations >= 50, f"only {operations} operations in the OpenAPI document"
-    succeeded = _report("each operation alone", operations, statuses, known)
+    succeeded = _report("each operation alone", operations, statuses)
     # The credentials are real: the fuzzer got past authentication into most handlers.
     assert len(succeeded) >= operations // 3, f"only these operations ever succeeded: {sorted(succeeded)}"
     assert not failures, f"{len(failures)} operation/mode(s) failed:\n\n" + "\n\n".join(failures)
@@ -223,7 +217,7 @@ def _can_negate(operation) -> bool:
     return any(True for _ in operation.iter_parameters()) or bool(list(operation.body))
 
 
-def scenario_machine(world, api_schema, statuses: Counter, known: Counter, failures: dict[str, str]):
+def scenario_machine(world, api_schema, statuses: Counter, failures: dict[str, str]):
     operations = [r.ok() for r in api_schema.get_all_operations()]
     by_label = {op.label: op for op in operations}
     links = _links_of(api_schema, operations)
@@ -249,10 +243,10 @@ def scenario_machine(world, api_schema, statuses: Counter, known: Counter, failu
         def _send(self, data, rnd: random.Random, case, *, linked: bool) -> None:
             chooser = Chooser(world, rnd, realism_ids=not linked)
             params = case.path_parameters if case.path_parameters is not None else {}
-            token, actor = chooser.prepare(case.method.upper(), case.path, params, case.body, case.headers, case.query)
+            token, _ = chooser.prepare(case.method.upper(), case.path, params, case.body, case.headers, case.query)
             key = f"{case.method.upper()} {case.path}"
             try:
-                response = _send(world, ledger, case, token, actor, statuses, known)
+                response = _send(world, ledger, case, token, statuses)
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001  (a FailureGroup, an AssertionError)
                 failures.setdefault(f"{key}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
                                     f"{key}\n{type(exc).__name__}: {exc}")
@@ -311,17 +305,16 @@ def scenario_machine(world, api_schema, statuses: Counter, known: Counter, failu
 
 def test_stateful_scenarios_follow_the_links_and_refusals_move_nothing(api_schema, world):
     statuses: Counter = Counter()
-    known: Counter = Counter()
     failures: dict[str, str] = {}
     REFUSALS.clear()
-    machine, operations = scenario_machine(world, api_schema, statuses, known, failures)
+    machine, operations = scenario_machine(world, api_schema, statuses, failures)
     run_settings = settings(max_examples=SCENARIOS, stateful_step_count=STEPS, deadline=None,
                             derandomize=SEED is None, database=None, phases=[Phase.generate],
                             suppress_health_check=list(HealthCheck))
     if SEED is not None:
         machine = seed(int(SEED))(machine)
     run_state_machine_as_test(machine, settings=run_settings)
-    succeeded = _report(f"stateful ({world.gateway.engine.dialect.name})", operations, statuses, known)
+    succeeded = _report(f"stateful ({world.gateway.engine.dialect.name})", operations, statuses)
     assert len(succeeded) >= operations * 2 // 3, f"only these operations ever succeeded: {sorted(succeeded)}"
     assert not failures, f"{len(failures)} distinct failure(s):\n\n" + "\n\n".join(failures.values())
 
