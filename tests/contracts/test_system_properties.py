@@ -18,7 +18,15 @@ status; every receivable, line use, offer, pledge, role and cash balance), and:
   effective limit computed from the appraisals, nor does any issue take a line past it;
 - an open offer's voucher is locked with the offered value, held by the seller, in one offer
   (no voucher is financed twice);
-- a Closed voucher is fully paid out.
+- a Closed voucher is fully paid out;
+- each fingerprint backs at most one live receivable of each obligor (receivableOfDocument), and
+  a receivable's overdue moment is maturity + grace + the time paused since its issue (overdueAt).
+
+Adversary moves: a core enterprise front-runs another obligor's fingerprint (or cites one of its
+live receivables) with a 1-unit receivable its colluding supplier leaves pending, which must
+block nobody; during a pause parties try to claim, transfer, mark overdue, issue, offer, accept,
+cancel, exercise or pay recourse, pledge, release and foreclose (all refused), while repayments
+go on and time passes (which must not shorten any grace period).
 
 Default: 20 examples of up to 100 steps on Anvil (80–85 s on a shared 2-core machine), 3 on
 Ganache (about 85 s: it mines one block per transaction); LEDGER_PROPERTY_EXAMPLES sets the count
@@ -723,11 +731,11 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self.issue_with_used_documents(data, supplier)
             self._issue(line_id, max(1, led.credit_available(line_id) + extra), days, obligor, supplier, accept)
 
-        def _issue(self, line_id, face, days, obligor, supplier, accept):
+        def _issue(self, line_id, face, days, obligor, supplier, accept, doc=None):
             line = self.lines[line_id]
             available = led.credit_available(line_id)
             now = self._now()
-            doc = os.urandom(32)
+            doc = doc or os.urandom(32)
             issue = lambda: led.issue(obligor, supplier, line_id=line_id, currency=w.cash,  # noqa: E731
                                       face_value=face, maturity=now + days * DAY, document_hash=doc)
             collateral = led.collateral(line_id)
@@ -736,6 +744,11 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 return
             if not self._has(supplier.address, Role.SUPPLIER):
                 self._refused(AccessControlUnauthorizedAccount, issue)
+                return
+            live = self._backing(obligor.address, doc)
+            if live:  # the duplicate-financing guard, per obligor (checked before the line is drawn)
+                error = self._refused(ReceivableDuplicateDocument, issue)
+                assert error.receivable_id == live
                 return
             if line.obligor != obligor.address:
                 self._refused(CreditLineObligorMismatch, issue)
@@ -761,6 +774,34 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             self.tokens[token] = Tok(supplier.address, rid, VoucherStatus.PENDING, face)
             if accept:
                 self.accept_receivable(rid, supplier)
+
+        def _backing(self, obligor: str, doc: bytes) -> int:
+            """The live receivable of `obligor` that `doc` backs, or 0 (the guard is per obligor)."""
+            return next((rid for rid, r in self.receivables.items()
+                         if r.obligor == obligor and r.doc == doc and r.state not in DEAD), 0)
+
+        @precondition(lambda self: self.started)
+        @rule(data=st.data(), supplier=st.sampled_from(suppliers), face=st.integers(1, 200_000),
+              leave_pending=LIKELY)
+        def adversary_squats_a_fingerprint(self, data, supplier, face, leave_pending):
+            """An adversary core enterprise front-runs an obligor's fingerprint (seen in the mempool)
+            with a 1-unit receivable its colluding supplier leaves pending, or cites the fingerprint
+            of another obligor's live receivable: neither blocks the obligor's own issue, and the
+            obligor still cannot issue twice on it."""
+            victim_line = self._pick(data, self.lines, "victim's line")
+            victim = by_address[self.lines[victim_line].obligor]
+            others = [x for x, line in self.lines.items() if line.obligor != victim.address]
+            if not others:
+                return
+            squat_line = self._pick(data, others, "squatter's line")
+            squatter = by_address[self.lines[squat_line].obligor]
+            used = [r.doc for r in self.receivables.values() if r.obligor == victim.address]
+            doc = os.urandom(32)
+            if used and data.draw(st.booleans(), label="a fingerprint already on chain"):
+                doc = data.draw(st.sampled_from(used), label="doc")
+            self._issue(squat_line, 1, 5, squatter, p.tier3, not leave_pending, doc=doc)
+            self._issue(victim_line, face, 30, victim, supplier, True, doc=doc)
+            self._issue(victim_line, face, 30, victim, supplier, True, doc=doc)  # the guard holds
 
         def issue_with_used_documents(self, data, supplier):
             rid = self._pick(data, self.receivables, "receivable")
@@ -1308,7 +1349,9 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                      + [f.allowance(t, op) for (t, op) in sorted(self.allowances) if t in self.tokens]
                      + [f.paused()]
                      + [lf.effectiveLimit(x) for x in lines] + [lf.collateralOf(x) for x in lines]
-                     + [af.appraisalsOf(a) for a in assets])
+                     + [af.appraisalsOf(a) for a in assets]
+                     + [f.receivableOfDocument(self.receivables[r].obligor, self.receivables[r].doc) for r in rids]
+                     + [f.overdueAt(r) for r in rids] + [f.pausedTime()])
             results = iter(views(led, calls, block["number"]))
             for token in tokens:
                 holder, rid, status, value, paid, _ = next(results)
@@ -1376,6 +1419,14 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                            UINT96_MAX)
                 assert recorded[x] <= spec, f"line {x} counts {recorded[x]}, more than its effective limit {spec}"
                 assert rates[x] == self.rates[x]
+            for rid in rids:  # each fingerprint backs at most one live receivable of each obligor
+                r = self.receivables[rid]
+                got, want = next(results), self._backing(r.obligor, r.doc)
+                assert got == want, f"receivable {rid}: its documents back {got} of {r.obligor} on chain, model {want}"
+            for rid in rids:  # a pause never shortens a grace period
+                got, want = next(results), self._overdue_at(self.receivables[rid])
+                assert got == want, f"receivable {rid}: overdue at {got} on chain, model {want}"
+            assert next(results) == self.paused_time
 
         @precondition(lambda self: getattr(self, "receivables", None))
         @rule(data=st.data(), actor=st.sampled_from(actors))
