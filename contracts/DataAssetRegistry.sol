@@ -42,6 +42,9 @@ contract DataAssetRegistry is IDataAssetRegistry {
     mapping(uint256 lineId => uint256[]) private _lineAssets;
     mapping(uint256 receivableId => uint256) private _recovered;
     mapping(uint256 assetId => uint256 pledgeId) private _heldUnder;
+    /// @dev The voucher every asset held against the receivable cites (meaningful while
+    /// `_recovered` is not 0): what is credited and what is weighed on return is one exposure.
+    mapping(uint256 receivableId => uint256 tokenId) private _cited;
 
     constructor(IReceivableVoucher voucher_, ICreditLines creditLines_) {
         voucher = voucher_;
@@ -218,11 +221,15 @@ contract DataAssetRegistry is IDataAssetRegistry {
         uint256 exposure = v.value - v.paid - voucher.claimable(tokenId);
         uint256 already = _recovered[receivableId];
         if (exposure <= already) revert DataAssetExposureCovered(receivableId, tokenId, exposure, already);
+        if (already != 0 && _cited[receivableId] != tokenId) {
+            revert DataAssetOtherVoucherCited(receivableId, tokenId, _cited[receivableId]);
+        }
         (uint256 value,) = _counted(assetId);
         if (value == 0) revert DataAssetNotAppraised(assetId, block.timestamp);
         recovered = exposure - already;
         if (value < recovered) recovered = value;
         _recovered[receivableId] = already + recovered;
+        _cited[receivableId] = tokenId;
         p.receivableId = uint48(receivableId);
         p.recovered = uint96(recovered);
         p.tokenId = uint48(tokenId);

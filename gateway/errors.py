@@ -117,7 +117,7 @@ _CONFLICT = re.compile(r"(Duplicate|Not(Pending|Active|Open|Overdue|Repayable|Ye
                        r"|Deal|Locked|Defaulted)$|Already|Expired|Insufficient|Overpayment|RecourseState|Pause"
                        r"|ValueChanged|VoucherNotHeld|LineFull|CollateralShortfall|NothingToClaim|Reentrant"
                        r"|TooManyAppraisals|WithoutRecourse|Not(Foreclosed|Expelled)$|ExposureCovered"
-                       r"|HeldInForeclosure|NoLiveAppraisal|StillSecuring)")
+                       r"|HeldInForeclosure|NoLiveAppraisal|StillSecuring|OtherVoucherCited)")
 _INVALID = re.compile(r"(Invalid|Zero|SameToken|SlotMismatch|HolderMismatch|CurrencyMismatch|CurrencyDecimals"
                       r"|SelfDeal|ObligorMismatch|UnknownRole|LineMismatch|TooLong)")
 

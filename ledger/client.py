@@ -399,10 +399,12 @@ class Ledger:
 
         The asset is credited its counted value, at most the exposure (value − paid − claimable
         of the voucher) less what earlier foreclosures against the receivable were credited.
+        While assets are held against the receivable, the voucher they cite is the one to cite.
 
         Raises:
             DataAssetNotVoucherHolder, DataAssetReceivableLineMismatch, DataAssetReceivableNotDefaulted,
-            DataAssetExposureCovered, DataAssetNotAppraised, DataAssetNotPledgee, DataAssetNotPledged.
+            DataAssetExposureCovered, DataAssetOtherVoucherCited, DataAssetNotAppraised,
+            DataAssetNotPledgee, DataAssetNotPledged.
         """
         receipt = self.chain.transact(financier, self._assets.functions.foreclose(asset_id, token_id))
         a = receipt.named("DataAssetForeclosed")[0].args

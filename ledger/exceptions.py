@@ -688,6 +688,13 @@ class DataAssetExposureCovered(DataAssetError):
     fields = ("receivableId", "tokenId", "exposure", "recovered")
 
 
+class DataAssetOtherVoucherCited(DataAssetError):
+    """Assets are already held against the receivable for another voucher: a foreclosure cites
+    that one (merge the pledgee's vouchers of the receivable into it first)."""
+
+    fields = ("receivableId", "tokenId", "citedTokenId")
+
+
 class DataAssetHeldInForeclosure(DataAssetError):
     """The asset is held in foreclosure until its receivable is repaid; it cannot be pledged."""
 

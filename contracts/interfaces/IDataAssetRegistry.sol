@@ -51,6 +51,10 @@ pragma solidity ^0.8.24;
  * - {recoveredOf}(receivableId) is what the assets held in foreclosure against the receivable
  *   were credited. A foreclosure MUST be refused (DataAssetExposureCovered) unless the exposure
  *   exceeds it: the pledgee names assets one at a time, and none once the exposure is covered.
+ * - While anything is held against the receivable (recoveredOf != 0), a foreclosure MUST cite
+ *   the voucher the assets held cite (DataAssetOtherVoucherCited): the recovery and the exposure
+ *   it is weighed against on {redeem} are then one voucher's, and an asset taken for one
+ *   voucher cannot be handed back on the credit another voucher earned (merge first).
  * - The asset is valued at its counted value at the moment of foreclosure (the lowest unexpired
  *   appraisal, at 100 %: the advance rate is the lender's margin for lending, not a discount on
  *   what the pledgor gives up); an asset that counts 0 MUST be refused (DataAssetNotAppraised).
@@ -187,6 +191,7 @@ interface IDataAssetRegistry {
     error DataAssetStillSecuring(uint256 assetId, uint256 tokenId, uint256 exposure, uint256 coveredWithout);
     error DataAssetNotVoucherHolder(uint256 tokenId, address holder, address account);
     error DataAssetExposureCovered(uint256 receivableId, uint256 tokenId, uint256 exposure, uint256 recovered);
+    error DataAssetOtherVoucherCited(uint256 receivableId, uint256 tokenId, uint256 citedTokenId);
     error DataAssetHeldInForeclosure(uint256 assetId, uint256 pledgeId, uint256 receivableId);
     error DataAssetNotForeclosed(uint256 assetId);
     error DataAssetAppraisalTooLong(uint256 validUntil, uint256 maxValidUntil);

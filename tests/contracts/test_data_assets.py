@@ -31,6 +31,7 @@ from ledger.exceptions import (
     DataAssetNonexistent,
     DataAssetNotAppraised,
     DataAssetNotListed,
+    DataAssetOtherVoucherCited,
     DataAssetNotOwner,
     DataAssetNotPledged,
     DataAssetNotPledgee,
@@ -697,3 +698,43 @@ def test_an_asset_that_counts_nothing_cannot_be_foreclosed(w, p, led):
     assert info.value.asset_id == asset_id
     led.appraise(APPRAISER2, asset_id, report_hash=os.urandom(32), value=12_000, valid_until=w.now() + DAY)
     assert led.foreclose(p.bank, asset_id, token).recovered == 12_000
+
+
+def test_an_asset_taken_for_one_voucher_is_not_handed_back_on_the_credit_of_another(w, p, led):
+    """Attack (red team): the pledgee forecloses A citing voucher T1 (exposure 20,000) and B
+    citing T2, another voucher of the same receivable (exposure 50,000, credited 30,000 once A's
+    20,000 was deducted from it). Before, the owner then took A back with no repayment at all:
+    redeem weighed A's voucher T1 (20,000) against B's credit (30,000), a credit B earned on T2,
+    and the pledgee, still bearing 70,000, was left holding 30,000. Now every asset held against a
+    receivable cites one voucher (merge first), so what is credited and what is weighed on
+    return are the same exposure."""
+    a, _ = pledged_asset(w, value=20_000)
+    b, _ = pledge_more(w, led, 40_000)
+    receivable_id, first = defaulted_with_exposure(w, led, p, exposure=20_000)
+    second = bank_holds(w, led, p, receivable_id, 50_000)
+    assert led.foreclose(p.bank, a, first).recovered == 20_000
+    before = unchanged(w, led, [a, b], receivable_id)
+    with pytest.raises(DataAssetOtherVoucherCited) as info:
+        led.foreclose(p.bank, b, second)
+    assert (info.value.receivable_id, info.value.token_id, info.value.cited_token_id) == (
+        receivable_id, second, first)
+    assert unchanged(w, led, [a, b], receivable_id) == before
+    # The way the docs give: merge the exposure into one voucher, then cite it.
+    led.merge(p.bank, second, first)
+    assert led.foreclose(p.bank, b, first).recovered == 40_000  # 70,000 − 20,000, capped at B's worth
+    for asset in (a, b):  # nothing was repaid: neither comes back
+        with pytest.raises(DataAssetStillSecuring):
+            led.redeem_data_asset(PROVIDER, asset)
+    assert led.data_asset(a).owner == led.data_asset(b).owner == p.bank.address
+    assert led.recovered(receivable_id) == 60_000
+
+
+def test_a_voucher_cited_before_and_since_redeemed_does_not_bind_the_next_foreclosure(w, p, led):
+    a, _ = pledged_asset(w, value=20_000)
+    b, _ = pledge_more(w, led, 20_000)
+    receivable_id, first = defaulted_with_exposure(w, led, p, exposure=20_000)
+    led.foreclose(p.bank, a, first)
+    led.transfer(p.bank, first, p.tier2)  # sold on: the bank bears nothing on it, A goes back
+    led.redeem_data_asset(p.outsider, a)
+    second = bank_holds(w, led, p, receivable_id, 10_000)
+    assert led.foreclose(p.bank, b, second).recovered == 10_000

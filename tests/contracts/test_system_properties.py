@@ -61,6 +61,7 @@ from ledger.exceptions import (
     DataAssetAlreadyPledged,
     DataAssetDuplicateContent,
     DataAssetExposureCovered,
+    DataAssetOtherVoucherCited,
     DataAssetHeldInForeclosure,
     DataAssetLineFull,
     DataAssetNotAppraised,
@@ -674,6 +675,11 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             exposure, already = t.value - t.paid - due, self.recovered.get(rid, 0)
             if exposure <= already:
                 self._refused(DataAssetExposureCovered, call)
+                return
+            cited = {g2.token for g2 in self.pledges.values()
+                     if g2.state == PledgeState.FORECLOSED and g2.rid == rid}  # assets held against rid
+            if already and token not in cited:
+                self._refused(DataAssetOtherVoucherCited, call)
                 return
             value, _ = self._counted(asset_id, self._now())
             near = any(self._near(u) for _, _, u in a.appraisals)

@@ -165,7 +165,8 @@ def foreclose(asset_id: Id, body: ForecloseRequest, caller: WriterDep, gateway: 
     """Take the pledged asset (its pledgee) against the unpaid value of `token_id`, a voucher the
     pledgee holds of a Defaulted receivable of the pledge's line. The asset is credited its
     counted value, at most the exposure not yet covered by earlier foreclosures against that
-    receivable (409 `DataAssetExposureCovered` once it is); it comes back to its owner when the
+    receivable (409 `DataAssetExposureCovered` once it is; 409 `DataAssetOtherVoucherCited` citing
+    another voucher than the assets already held for it); it comes back to its owner when the
     receivable is repaid in full (`POST /data-assets/{asset_id}/return`)."""
 
     def act() -> Outcome:
