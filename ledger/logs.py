@@ -6,6 +6,8 @@ back to eth_abi, so an event with a string (DataAssetRegistered's uri) or an arr
 
 A string is whatever bytes the caller sent: it is decoded as UTF-8 with invalid sequences and
 NUL (which PostgreSQL text cannot hold) replaced by U+FFFD, so no string can stop the mirror.
+That text is for reading only: it keeps the exact bytes in `.raw` (ChainText), which the mirror
+stores as hex next to it (data_asset.uri_hex) and the audit compares, byte for byte.
 """
 
 from __future__ import annotations
@@ -25,9 +27,30 @@ def checksum(word_hex: str) -> str:
     return to_checksum_address("0x" + word_hex[-40:])
 
 
-def text(raw: bytes) -> str:
-    """An ABI string's bytes as text: invalid UTF-8 and NUL become U+FFFD."""
-    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+class ChainText(str):
+    """An ABI string as readable text (see text()) that remembers the bytes on chain (`raw`)."""
+
+    raw: bytes
+
+    def __new__(cls, raw: bytes) -> ChainText:
+        self = super().__new__(cls, raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"))
+        self.raw = bytes(raw)
+        return self
+
+    def __reduce__(self):  # pickles (and copies) keep the bytes
+        return ChainText, (self.raw,)
+
+
+def text(raw: bytes) -> ChainText:
+    """An ABI string's bytes as text: invalid UTF-8 and NUL become U+FFFD; `.raw` keeps the bytes."""
+    return ChainText(raw)
+
+
+def raw_hex(value: str) -> str:
+    """The exact bytes of a string from the chain as 0x-hex: a ChainText's own bytes, else (a
+    string that never was on chain, or came back from JSON) its UTF-8."""
+    raw = value.raw if isinstance(value, ChainText) else value.encode("utf-8", errors="surrogatepass")
+    return "0x" + raw.hex()
 
 
 def _static_decoder(abi_type: str):

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
+from ..logs import raw_hex
 from ..types import Event, OfferState, PledgeState, ReceivableState, RecourseState, VoucherStatus
 from .model import Discrepancy
 
@@ -496,7 +497,8 @@ class Rebuild:
         a = e.args
         self.data_assets[a["assetId"]] = {
             "asset_id": a["assetId"], "owner": a["owner"], "content_hash": _hex(a["contentHash"]),
-            "metadata_hash": _hex(a["metadataHash"]), "uri": a["uri"], "exchange": ZERO_ADDRESS,
+            "metadata_hash": _hex(a["metadataHash"]), "uri": a["uri"], "uri_hex": raw_hex(a["uri"]),
+            "exchange": ZERO_ADDRESS,
             "listing_id": ZERO_HASH, "registered_at": e.block_number, "pledge_id": 0,
             "registered_block": e.block_number, "tx_hash": e.tx_hash,
         }

@@ -6,6 +6,7 @@ Every view is one eth_call; they go to the node in JSON-RPC batches (AuditRpc.et
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
+from ..logs import raw_hex, text
 from ..types import PledgeState
 from .model import Discrepancy
 from .rebuild import DEAD, Rebuild
@@ -32,7 +34,8 @@ OFFER_FIELDS = {"seller": "seller", "token_id": "tokenId", "rate_bps": "rateBps"
                 "state": "state", "financier": "financier", "deadline": "deadline", "recourse_state": "recourseState",
                 "value": "value", "price": "price", "paid_at_deal": "paidAtDeal", "recourse_amount": "recourseAmount"}
 ASSET_FIELDS = {"owner": "owner", "registered_at": "registeredAt", "pledge_id": "pledgeId", "exchange": "exchange",
-                "content_hash": "contentHash", "metadata_hash": "metadataHash", "listing_id": "listingId", "uri": "uri"}
+                "content_hash": "contentHash", "metadata_hash": "metadataHash", "listing_id": "listingId", "uri": "uri",
+                "uri_hex": "uri_hex"}
 APPRAISAL_FIELDS = {"appraiser": "appraiser", "appraised_at": "appraisedAt", "valid_until": "validUntil",
                     "value": "value", "report_hash": "reportHash"}
 PLEDGE_FIELDS = {"asset_id": "assetId", "line_id": "lineId", "state": "state", "owner": "owner",
@@ -62,7 +65,9 @@ class View:
         self.inputs = [_type(i) for i in item["inputs"]]
         self.selector = keccak(text=f"{name}({','.join(self.inputs)})")[:4]
         self.outputs = item["outputs"]
-        self.output_types = [_type(o) for o in self.outputs]
+        # Strings are read as their bytes (eth_abi would refuse invalid UTF-8), then as
+        # ledger.logs reads an event's: readable text plus the exact bytes (see _named).
+        self.output_types = [re.sub(r"\bstring\b", "bytes", _type(o)) for o in self.outputs]
 
     def call(self, *args: Any) -> tuple[str, bytes]:
         return self.address, self.selector + abi_encode(self.inputs, list(args))
@@ -75,6 +80,8 @@ class View:
             return _named(out["components"], value)
         if out["type"] == "tuple[]":
             return [_named(out["components"], v) for v in value]
+        if out["type"] == "string":
+            return text(value)
         return value
 
 
@@ -83,6 +90,9 @@ def _named(components: list[dict[str, Any]], value: tuple) -> dict[str, Any]:
     for c, v in zip(components, value, strict=True):
         if c["type"] == "address":
             v = to_checksum_address(v)
+        elif c["type"] == "string":  # the text, and its bytes as <name>_hex (compared byte for byte)
+            out[c["name"] + "_hex"] = raw_hex(text(v))
+            v = text(v)
         elif isinstance(v, bytes):
             v = "0x" + v.hex()
         out[c["name"]] = v

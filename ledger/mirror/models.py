@@ -377,7 +377,11 @@ class DataAsset(SQLModel, table=True):
     owner: str = Field(max_length=42, index=True)
     content_hash: str = Field(max_length=66, index=True)  # unique on chain (assetOfContent)
     metadata_hash: str = Field(max_length=66)
+    #: For reading: the URI's bytes as UTF-8, invalid sequences and NUL as U+FFFD (ledger.logs).
     uri: str
+    #: The URI's exact bytes on chain, 0x-hex: what the audit compares (NULL: a row migrated from
+    #: before 0005 whose text had lost them; the migration halts such a mirror for a rebuild).
+    uri_hex: str | None = None
     exchange: str = Field(max_length=42, index=True)
     listing_id: str = Field(max_length=66)
     registered_at: int = big()

@@ -135,7 +135,10 @@ def lifecycle(w, gateway_db: str) -> dict:
     led.pledge(w.core, asset, w.line_id)
     led.release(w.bank, asset)
     ids["pledge"] = led.pledge(w.core, asset, w.line_id).pledge_id
-    ids.update(asset=asset, report=report)
+    # A URI with NUL (another client may send any bytes): the view returns them as they are, the
+    # events are read leniently; the audit compares the bytes (it failed here before uri_hex).
+    odd = led.register_data_asset(w.core, hashlib.sha256(b"odd uri").digest(), uri="ipfs://odd\x00uri/\u6570").asset_id
+    ids.update(asset=asset, report=report, odd_asset=odd)
     ids.update(merged_history(w))
     ids.update(permissions(w))
     return ids

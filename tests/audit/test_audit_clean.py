@@ -63,6 +63,7 @@ def test_the_fast_decoder_reads_every_log_as_chain_decode_logs_does(audited):
     """The audit decodes raw JSON logs with the mirror's LogDecoder (ten times faster than web3's
     process_log at 30,000 logs); on the lifecycle's logs it agrees with Chain.decode_logs exactly."""
     from ledger.audit import Auditor
+    from ledger.logs import ChainText
 
     w = audited.world
     with Auditor(audited.url, audited.deployment) as auditor:
@@ -73,8 +74,17 @@ def test_the_fast_decoder_reads_every_log_as_chain_decode_logs_does(audited):
                                     "toBlock": auditor.history.block})
     slow = w.chain.decode_logs(logs)  # the contracts are registered by the world's Ledger
 
+    def plain(v):
+        # Strings as their bytes: the fast decoder reads NUL as U+FFFD (PostgreSQL has no NUL) and
+        # keeps the bytes in ChainText.raw; web3 keeps the NUL.
+        if isinstance(v, ChainText):
+            return v.raw
+        if isinstance(v, str):
+            return v.encode()
+        return bytes(v) if isinstance(v, bytes) else v
+
     def key(e):
         return (e.name, e.contract, e.block_number, e.block_hash.lower(), e.tx_hash.lower(), e.log_index,
-                {k: bytes(v) if isinstance(v, bytes) else v for k, v in e.args.items()})
+                {k: plain(v) for k, v in e.args.items()})
     assert [key(e) for e in fast] == [key(e) for e in slow]
     assert len(fast) == len(logs) > 100

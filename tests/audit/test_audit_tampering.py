@@ -205,3 +205,17 @@ def test_a_fingerprint_backing_two_live_receivables_is_reported_per_obligor(audi
     other[issued[1]] = replace(second, args={**second.args, "documentHash": doc,
                                              "obligor": "0x" + "ab" * 20})
     assert [d for d in Rebuild(other).run().found if d.check == "documents"] == []
+
+
+def test_an_edited_uri_is_reported_byte_for_byte(audited, mirror_copy):
+    """The URI's text cannot tell NUL from U+FFFD on chain; its bytes (uri_hex) can."""
+    odd = audited.ids["odd_asset"]
+    _sql(mirror_copy, "update data_asset set uri_hex = :h where asset_id = :a",
+         h="0x" + "ipfs://odd\ufffduri/\u6570".encode().hex(), a=odd)
+
+    result = audit(audited.url, audited.deployment, mirror_db=mirror_copy)
+
+    found = _found(result, "mirror")
+    assert [(d["location"]["table"], d["location"]["row"], d["location"]["column"]) for d in found] == [
+        ("data_asset", {"asset_id": odd}, "uri_hex")]
+    assert found[0]["expected"] == "0x" + "ipfs://odd\x00uri/\u6570".encode().hex()

@@ -187,7 +187,9 @@ def assert_data_assets_match_chain(w, s, block: int, credit_lines) -> None:
     unmatched = dict(appraisals)
     for asset_id, a in assets.items():
         chain = _struct(r.assetOf(asset_id), block)
-        chain["uri"] = chain["uri"].replace("\x00", "\ufffd")  # as the mirror decodes it: PostgreSQL has no NUL
+        # The URI's exact bytes (uri_hex), and its text as the mirror decodes it (PostgreSQL has no NUL).
+        assert a.uri_hex == "0x" + chain["uri"].encode().hex(), f"data asset {asset_id}: uri_hex {a.uri_hex}"
+        chain["uri"] = chain["uri"].replace("\x00", "\ufffd")
         _same(a, chain, ASSET_FIELDS, f"data asset {asset_id}")
         assert r.assetOfContent(bytes.fromhex(a.content_hash[2:])).call(block_identifier=block) == asset_id
         # Every slot: the mirrored appraisal, or unused on chain too.

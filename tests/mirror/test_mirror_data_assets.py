@@ -27,7 +27,7 @@ from ledger.mirror import (
     make_engine,
     migrate,
 )
-from ledger.logs import LogDecoder
+from ledger.logs import LogDecoder, raw_hex
 from ledger.mirror.follower import contracts_of
 from ledger.mirror.handlers import HANDLERS, TIMED
 from ledger.mirror.store import Store
@@ -79,6 +79,8 @@ def test_a_string_argument_never_stops_the_decoder():
     })
     assert event.args["assetId"] == 7 and event.args["metadataHash"] == b"\x11" * 32
     assert event.args["uri"] == "ipfs://\ufffd\ufffd/\ufffd/caf\u00e9"
+    # ... and keep the bytes, which the mirror stores as data_asset.uri_hex and the audit compares.
+    assert event.args["uri"].raw == raw_uri and raw_hex(event.args["uri"]) == "0x" + raw_uri.hex()
 
 
 # -- the whole life of data assets ---------------------------------------------------------------
@@ -394,4 +396,42 @@ def test_restoring_a_journal_image_from_before_0003_gives_a_line_no_collateral(d
         assert tuple(conn.execute(text(
             "SELECT used, collateral_value, collateral_valid_until, advance_rate_bps FROM credit_line")).one()) == (
             5, 0, 0, 0)
+    engine.dispose()
+
+
+def _mirror_at_0004(engine, *uris: str) -> None:
+    """A database at revision 0004 holding data assets with the URIs (as text) `uris`."""
+    _upgrade_to(engine, "0004")
+    a, h = "0x" + "33" * 20, "0x" + "55" * 32
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO mirror_cursor (id, chain_id, voucher, block_number, block_hash, status, message, contracts) "
+            "VALUES (1, 31337, :a, 9, :h, 'running', '', '')"), {"a": a, "h": h})
+        for i, uri in enumerate(uris, start=1):
+            conn.execute(text(
+                "INSERT INTO data_asset (asset_id, owner, content_hash, metadata_hash, uri, exchange, listing_id, "
+                "registered_at, pledge_id, registered_block, tx_hash, updated_block) "
+                "VALUES (:i, :a, :h, :h, :uri, :a, :h, 1, 0, 1, :h, 1)"), {"i": i, "a": a, "h": h, "uri": uri})
+
+
+def test_migration_0005_keeps_the_bytes_of_existing_uris(db):
+    engine = make_engine(db)
+    _mirror_at_0004(engine, "ipfs://asset", "ipfs://caf\u00e9/\u6570\u636e", "")
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT uri_hex FROM data_asset ORDER BY asset_id")).scalars().all()
+        cursor = conn.execute(select(MirrorCursor.__table__)).one()
+    assert rows == ["0x" + u.encode().hex() for u in ("ipfs://asset", "ipfs://caf\u00e9/\u6570\u636e", "")]
+    assert cursor.status == "running"
+    engine.dispose()
+
+
+def test_migration_0005_halts_a_mirror_whose_uris_lost_their_bytes(db):
+    """A U+FFFD in the text may stand for NUL or invalid UTF-8 on chain: only a rebuild knows."""
+    engine = make_engine(db)
+    _mirror_at_0004(engine, "ipfs://asset", "ipfs://a\ufffdb")
+    migrate(engine)
+    with engine.connect() as conn:
+        cursor = conn.execute(select(MirrorCursor.__table__)).one()
+    assert cursor.status == "halted" and "rebuild" in cursor.message and "[2]" in cursor.message
     engine.dispose()

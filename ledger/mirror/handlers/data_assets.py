@@ -10,6 +10,7 @@ Times (registered, appraised, pledged, ended) are block timestamps, as the contr
 
 from __future__ import annotations
 
+from ...logs import raw_hex
 from ...types import Event, PledgeState
 from ..store import Store
 from . import on
@@ -33,8 +34,8 @@ def asset_registered(store: Store, e: Event) -> None:
     a = e.args
     store.put("data_asset", {
         "asset_id": a["assetId"], "owner": a["owner"], "content_hash": _hex(a["contentHash"]),
-        "metadata_hash": _hex(a["metadataHash"]), "uri": a["uri"], "exchange": ZERO_ADDRESS, "listing_id": ZERO_HASH,
-        "registered_at": store.timestamp, "pledge_id": 0, "registered_block": e.block_number, "tx_hash": e.tx_hash,
+        "metadata_hash": _hex(a["metadataHash"]), "uri": a["uri"], "uri_hex": raw_hex(a["uri"]),
+        "exchange": ZERO_ADDRESS, "listing_id": ZERO_HASH, "registered_at": store.timestamp, "pledge_id": 0, "registered_block": e.block_number, "tx_hash": e.tx_hash,
         "updated_block": e.block_number,
     })
 
