@@ -22,7 +22,7 @@ from typing import Any
 import requests
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -170,6 +170,20 @@ def response_of(error: Exception) -> tuple[int, dict[str, Any]]:
     raise error
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (with HEAD where GET, and OPTIONS)."""
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods | {"OPTIONS"})
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers."""
 
@@ -185,12 +199,27 @@ def install(app: FastAPI) -> None:
         return JSONResponse(body, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         # Starlette's own refusals (a body that is not JSON, an unknown path, a wrong method)
         # in the same shape as every other error.
+        headers = dict(getattr(error, "headers", None) or {})
+        if error.status_code == 405:
+            # Starlette's Allow names the methods of the first route that matched the path only
+            # (POST where a GET route of the same path exists too): name every method there is.
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=headers)
         name = HTTPStatus(error.status_code).phrase.replace(" ", "").replace("-", "")
         return JSONResponse({"error": name, "detail": str(error.detail)}, status_code=error.status_code,
-                            headers=getattr(error, "headers", None))
+                            headers=headers or None)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Anything no other handler took (a bug): still the error shape, never a plain-text 500.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=error)
+        return JSONResponse({"error": "InternalError", "detail": "the request failed unexpectedly"},
+                            status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

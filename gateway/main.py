@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 from contextlib import asynccontextmanager
+
+import py_ecc  # noqa: F401  (imported for its side effect, undone below: see RECURSION_LIMIT)
 
 from fastapi import FastAPI
 from starlette.formparsers import MultiPartParser
@@ -12,15 +15,25 @@ from . import errors, explorer
 from .api.links import add_links
 from .api.main import api_router
 from .api.routes import health
-from .api.routes.documents import MAX_DOCUMENT
 from .config import Settings
 from .service import Gateway
+from .validation import MAX_UPLOAD_BODY, BodyGuard
 
 log = logging.getLogger("gateway")
 
-#: The largest request body: a document of the largest size plus room for the form around it.
-#: Anything larger is refused (413) before it is read.
-MAX_BODY = MAX_DOCUMENT + 64 * 1024
+#: The largest request body (an upload); JSON bodies are smaller (validation.MAX_JSON_BODY).
+#: Anything larger is refused (413) before it is read, by validation.BodyGuard.
+MAX_BODY = MAX_UPLOAD_BODY
+#: py_ecc (imported through eth_account) raises Python's recursion limit to 100,000 when it is
+#: imported. Deep recursion in C code (the JSON scanner and encoder, repr, pickle) is bounded by
+#: that limit only, so 100,000 levels overflow an 8 MiB thread stack and kill the process
+#: (measured: a segfault at 100,000 nested arrays, none at 50,000). The gateway needs no deep
+#: recursion (it never computes pairings; request bodies are at most validation.MAX_JSON_DEPTH
+#: deep), but a response nests a voucher tree as deep as its splits, so the limit goes back to
+#: 10,000: a RecursionError (a 500 in the error shape) long before any C stack ends, and room
+#: for trees thousands of splits deep. BodyGuard is the first line; this is the second.
+RECURSION_LIMIT = 10_000
+sys.setrecursionlimit(RECURSION_LIMIT)
 # Uploads stay in memory: Starlette spools a file over 1 MiB to a temporary file on disk, and a
 # trade document or appraisal report must never be written anywhere in the clear.
 MultiPartParser.spool_max_size = MAX_BODY
@@ -49,9 +62,10 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
                     "once mined and applied by the mirror; reads say which block they reflect. Amounts are "
                     "decimal strings in the currency's smallest unit.",
         lifespan=lifespan,
-        max_body_size=MAX_BODY,
     )
     errors.install(app)
+    # Before routing, authentication and any parsing: bounds and checks every body.
+    app.add_middleware(BodyGuard)
     app.include_router(health.router)
     app.include_router(api_router)
     app.include_router(explorer.router)  # GET /explorer: the browser explorer over /v1/explorer

@@ -1,65 +1,25 @@
 """Request bodies (validated before anything is signed) and response helpers.
 
-Amounts are integers in the currency's smallest unit; requests accept them as JSON numbers or
-decimal strings, responses always give them as decimal strings (uint256 exceeds 2^53).
-Ids (receivable, voucher, line, offer) are 48-bit and are plain JSON numbers.
+Every number, address, hash and text of a request is one of gateway/validation.py's types
+(amounts: a JSON integer or a decimal-digit string, nothing else); responses give amounts as
+decimal strings (uint256 exceeds 2^53) and ids (48-bit) as JSON numbers.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Any, Literal
 
-from eth_utils import is_address, to_checksum_address
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ledger import Role
 from ledger.mirror import Appraisal, CreditLine, DataAsset, Offer, Pledge, Receivable, Voucher
 from ledger.types import OfferState, PledgeState, ReceivableState, RecourseState, VoucherStatus
 
 from .service import GRANTABLE
+from .validation import (Address, AddressOrZero, Allowance, Amount, Bps, BpsOrZero, Hash32, Id, Name, Seconds,
+                         Timestamp, Uri)
 
-UINT256 = 2**256
-
-
-def _address(value: str) -> str:
-    if not is_address(value):
-        raise ValueError("not an address (0x and 40 hex digits)")
-    return to_checksum_address(value)
-
-
-def _hash32(value: str) -> str:
-    body = value[2:] if value.startswith(("0x", "0X")) else ""
-    if len(body) != 64:
-        raise ValueError("not a 32-byte hash (0x and 64 hex digits)")
-    try:
-        raw = bytes.fromhex(body)
-    except ValueError:
-        raise ValueError("not hex") from None
-    if raw == bytes(32):
-        raise ValueError("the zero hash fingerprints nothing")
-    return "0x" + body.lower()
-
-
-def _no_control_characters(value: str) -> str:
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise ValueError("control characters (NUL, line breaks, tabs, ...) are not allowed")
-    return value
-
-
-def stored_text(value: str | None, default: str, limit: int = 255) -> str:
-    """An uploaded file's name or media type as stored and sent back in headers: without control
-    characters (PostgreSQL cannot store NUL, a header cannot carry a line break), at most `limit`
-    characters, `default` if nothing is left."""
-    return "".join(c for c in value or "" if unicodedata.category(c) != "Cc")[:limit] or default
-
-
-Address = Annotated[str, AfterValidator(_address), Field(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"])]
-Hash32 = Annotated[str, AfterValidator(_hash32), Field(
-    examples=["0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])]
-Amount = Annotated[int, Field(gt=0, lt=UINT256, examples=["40000"])]
-Id = Annotated[int, Field(gt=0, lt=2**48, examples=[1])]
-Timestamp = Annotated[int, Field(gt=0, lt=2**40, description="unix seconds", examples=[1767225600])]
+__all__ = ["Address", "Amount", "Hash32", "Id", "Timestamp"]  # re-exported for the routes
 
 
 class Body(BaseModel):
@@ -67,7 +27,7 @@ class Body(BaseModel):
 
 
 class PartyCreate(Body):
-    name: Annotated[str, AfterValidator(_no_control_characters)] = Field(min_length=1, max_length=200)
+    name: Name
     roles: list[Role] = Field(min_length=1, description="party roles: " + ", ".join(r.value for r in GRANTABLE))
     address: Address | None = Field(None, description="bring your own address (self-signed transactions); "
                                                       "omit to have the gateway generate and keep the key")
@@ -80,7 +40,7 @@ class CreditLineCreate(Body):
     currency: Address
     limit: Amount
     expiry: Timestamp
-    grace_period: int = Field(0, ge=0, lt=2**40, description="seconds after maturity before Overdue")
+    grace_period: Seconds = Field(0, description="seconds after maturity before Overdue")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "obligor": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "currency": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
         "limit": "10000000", "expiry": 1798761600, "grace_period": 604800}]})
@@ -131,9 +91,10 @@ class TransferRequest(Body):
 class OfferCreate(Body):
     token_id: Id
     value: Amount
-    rate_bps: int = Field(gt=0, le=10_000, description="annual discount rate, basis points")
+    rate_bps: Bps = Field(description="annual discount rate, basis points")
     deadline: Timestamp
-    financier: Address | None = Field(None, description="the only financier who may accept; omit: any")
+    financier: Address | None = Field(None, description="the only financier who may accept; omit it for an open "
+                                                               "offer (the zero address is refused)")
     recourse: bool = False
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "token_id": 1, "value": "30000", "rate_bps": 500, "deadline": 1769904000,
@@ -148,19 +109,19 @@ class CreditTerms(Body):
 
 
 class AdvanceRate(Body):
-    rate_bps: int = Field(ge=0, le=10_000, description="share of the pledged assets' counted value lent, bps")
+    rate_bps: BpsOrZero = Field(description="share of the pledged assets' counted value lent, bps")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"rate_bps": 5000}]})
 
 
 class ValueApproval(Body):
     operator: Address
-    value: Annotated[int, Field(ge=0, lt=UINT256, description="0 withdraws the allowance")]
+    value: Allowance
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "operator": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc", "value": "25000"}]})
 
 
 class TokenApproval(Body):
-    operator: Address = Field(description="the zero address withdraws the approval")
+    operator: AddressOrZero = Field(description="the zero address withdraws the approval")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "operator": "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"}]})
 
@@ -180,7 +141,7 @@ class RoleChange(Body):
 class DataAssetCreate(Body):
     content_hash: Hash32 = Field(description="fingerprint of the data itself; the same content registers once")
     metadata_hash: Hash32 | None = Field(None, description="fingerprint of its description")
-    uri: str = Field("", max_length=2048, description="where the metadata can be fetched (not the data)")
+    uri: Uri = Field("", description="where the metadata can be fetched (not the data); no control characters")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "content_hash": "0x5d41402abc4b2a76b9719d911017c592a2e1d3b4c5f60718293a4b5c6d7e8f90",
         "metadata_hash": "0x2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
@@ -316,7 +277,8 @@ class ReceivableAccess(Out):
 
 
 class ReceivableDetail(ReceivablePublic):
-    outstanding_value: Decimal
+    outstanding_value: Decimal = Field(description="what the obligor still owes: face_value - repaid (0 once "
+                                                   "Settled; 0 if Rejected or Revoked)")
     tree: list[dict[str, Any]] = Field(description="its vouchers the caller may see, each with its `children`")
     access: ReceivableAccess
     hidden: int = Field(description="how many of its vouchers the caller may not see (left out of `tree`)")
@@ -408,7 +370,8 @@ class DataAssetPublic(Out):
     registered_at: int
     content_hash: Hash32Out
     metadata_hash: Hash32Out
-    uri: str
+    uri: str = Field(description="for reading: invalid UTF-8 and NUL (possible from other clients) as U+FFFD")
+    uri_hex: str | None = Field(description="the URI's exact bytes on chain, 0x-hex")
     listed: bool
     exchange: AddressOut | None = Field(description="the exchange that listed it (null until listed)")
     listing_id: Hash32Out | None
@@ -439,14 +402,14 @@ def written(status: int = 200) -> dict[int | str, dict[str, Any]]:
 #: The error statuses every /v1 operation may answer with (gateway/errors.py says which when).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description} for status, description in (
-        (400, "refused by the contract for another reason"),
+        (400, "refused by the contract for another reason; a body that is not UTF-8 JSON or nests too deep"),
         (401, "no or an unknown API key (or not the operator's credential)"),
         (403, "the caller lacks the role, does not own what it acts on, or may not see what it reads "
               "(gateway/api/visibility.py)"),
         (404, "nonexistent"),
         (409, "a duplicate or a state conflict"),
-        (413, "the body is larger than the gateway takes"),
-        (415, "the body is of a media type the operation does not take"),
+        (413, "the body is too large (gateway/validation.py: 1 MiB of JSON, 20 MiB + 64 KiB of upload)"),
+        (415, "a body that is neither JSON nor multipart/form-data"),
         (422, "invalid input"),
         (502, "the chain answered unexpectedly"),
         (503, "the chain, the mirror or the database is unavailable; retry later"),
@@ -505,7 +468,7 @@ def data_asset_json(a: DataAsset, appraisals: list[Appraisal], pledge: Pledge | 
     listed = data_asset_listed(a)
     return {
         "asset_id": a.asset_id, "owner": a.owner, "registered_at": a.registered_at,
-        "content_hash": a.content_hash, "metadata_hash": a.metadata_hash, "uri": a.uri,
+        "content_hash": a.content_hash, "metadata_hash": a.metadata_hash, "uri": a.uri, "uri_hex": a.uri_hex,
         "listed": listed, "exchange": a.exchange if listed else None, "listing_id": a.listing_id if listed else None,
         "appraisals": [{"slot": p.slot, "appraiser": p.appraiser, "appraised_at": p.appraised_at,
                         "valid_until": p.valid_until, "value": amount(p.value), "report_hash": p.report_hash}

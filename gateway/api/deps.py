@@ -16,6 +16,7 @@ from ledger import Role
 from ..errors import InvalidInput, NotOwner, ReadOnlyParty, RoleRequired, Unauthenticated
 from ..models import Party
 from ..service import Gateway, Idempotency
+from ..validation import IdempotencyKey, canonical_json
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <api key>`")
 
@@ -104,9 +105,10 @@ OperatorDep = Annotated[None, Depends(get_operator)]
 
 async def get_idempotency(
     request: Request,
-    idempotency_key: Annotated[str | None, Header(
-        max_length=200, description="Retrying a write with the same key returns the first result; "
-                                    "nothing is sent twice.")] = None,
+    idempotency_key: Annotated[IdempotencyKey | None, Header(
+        description="Retrying a write with the same key returns the first result; nothing is sent twice. "
+                    "The same key with another request (method, path or JSON body; key order and "
+                    "spacing do not matter) is 422.")] = None,
 ) -> Idempotency | None:
     if idempotency_key is None:
         return None
@@ -114,7 +116,8 @@ async def get_idempotency(
         raise InvalidInput("Idempotency-Key must not be empty")
     digest = hashlib.sha256()
     digest.update(request.method.encode() + b" " + request.url.path.encode() + b"\n")
-    digest.update(await request.body())
+    # The body as canonical JSON: the same request with its keys in another order is the same.
+    digest.update(canonical_json(await request.body()))
     return Idempotency(idempotency_key, digest.hexdigest())
 
 

@@ -211,7 +211,7 @@ def _registry_at(gw, asset_id: int, n: int) -> dict:
     hx = lambda b: "0x" + bytes(b).hex()  # noqa: E731
     return {
         "asset_id": asset_id, "owner": a.owner, "registered_at": a.registered_at, "content_hash": hx(a.content_hash),
-        "metadata_hash": hx(a.metadata_hash), "uri": a.uri, "listed": a.listed,
+        "metadata_hash": hx(a.metadata_hash), "uri": a.uri, "uri_hex": "0x" + a.uri.encode().hex(), "listed": a.listed,
         "exchange": a.exchange if a.listed else None, "listing_id": hx(a.listing_id) if a.listed else None,
         "appraisals": [{"slot": p.slot, "appraiser": p.appraiser, "appraised_at": p.appraised_at,
                         "valid_until": p.valid_until, "value": str(p.value), "report_hash": hx(p.report_hash)}

@@ -26,6 +26,9 @@ from ledger.mirror.db import database_url
 
 # The tests themselves, collected here a second time (with this module's `gw`).
 from test_explorer_api import test_the_graph_shows_who_split_what_to_whom_and_what_was_factored  # noqa: F401
+from test_gateway_audit import (  # noqa: F401
+    test_uris_with_nul_or_invalid_utf8_from_another_client_do_not_fail_the_audit,
+)
 from test_gateway_basics import test_a_name_with_control_characters_is_refused_before_anything_is_sent  # noqa: F401
 from test_gateway_data_assets import (  # noqa: F401
     test_a_read_is_the_mirrors_block_and_the_registry_agrees_at_that_block,
@@ -38,6 +41,10 @@ from test_gateway_guarantees import (  # noqa: F401
     test_an_idempotent_retry_returns_the_first_result_and_sends_once,
     test_concurrent_duplicates_of_one_key_send_once,
     test_fifty_concurrent_splits_move_exactly_the_available_value,
+)
+from test_gateway_input import (  # noqa: F401
+    test_a_document_with_any_file_name_downloads_with_rfc_6266_disposition,
+    test_an_idempotency_key_hashes_the_body_in_canonical_form,
 )
 from test_gateway_payments import (  # noqa: F401
     test_a_refused_repayment_mines_nothing_and_moves_no_allowance,
@@ -66,7 +73,7 @@ from test_gateway_visibility import (  # noqa: F401
     test_the_voucher_list_holds_only_what_the_caller_may_see_and_pages_over_that,
 )
 from test_gateway_vouchers import (  # noqa: F401
-    test_an_uploads_name_and_media_type_are_kept_without_control_characters,
+    test_an_upload_whose_name_or_media_type_has_control_characters_is_refused,
     test_documents_are_encrypted_fingerprinted_and_read_only_by_their_parties,
     test_list_vouchers_filters_and_pages,
     test_split_transfer_value_merge_transfer_and_lineage,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -13,6 +14,7 @@ from ledger.exceptions import DeploymentError
 
 from ...errors import InvalidInput, NotFound
 from ...schemas import Id
+from ...validation import Block
 from ..deps import GatewayDep, PartyDep
 
 router = APIRouter(tags=["audit"])
@@ -22,7 +24,7 @@ router = APIRouter(tags=["audit"])
 def run_audit(
     gateway: GatewayDep,
     caller: PartyDep,
-    block: int | None = Query(None, ge=0, description="block to audit (default: the chain's head)"),
+    block: Annotated[Block | None, Query(description="block to audit (default: the chain's head)")] = None,
     mirror: bool = Query(False, description="also compare the SQL mirror (it must have reached `block`)"),
 ) -> dict:
     """Audit the whole history (AUDITOR): events rebuilt from the chain and checked, the state
@@ -49,7 +51,7 @@ def lineage_proof(
     gateway: GatewayDep,
     caller: PartyDep,
     token_id: Id,
-    block: int | None = Query(None, ge=0, description="as of this block (default: the head)"),
+    block: Annotated[Block | None, Query(description="as of this block (default: the head)")] = None,
 ) -> dict:
     """A voucher's lineage proof (AUDITOR): every step from its root, with block number and hash,
     transaction hash, log index and the raw log, so anyone can check it against any node

@@ -20,17 +20,18 @@ from ledger.mirror import Appraisal, DataAsset, Pledge
 from ledger.types import PledgeState
 
 from ...crypto import fingerprint
-from ...errors import ApiError, InvalidInput, NotFound, NotOwner
+from ...errors import ApiError, NotFound, NotOwner
 from ...models import AppraisalReport
 from ...schemas import (AppraisalCreate, DataAssetCreate, DataAssetPublic, ForecloseRequest, Hash32, Id, ListingCreate,
-                        PledgeCreate, StrikeRequest, data_asset_json, stored_text, written)
+                        PledgeCreate, StrikeRequest, data_asset_json, written)
+from ...validation import MAX_FILE, content_disposition, read_upload
 from ...service import Outcome, block_json
 from ..deps import Caller, GatewayDep, IdempotencyDep, OperatorDep, PartyDep, ReaderDep, WriterDep
 from ..visibility import require_data_asset
 
 router = APIRouter(prefix="/data-assets", tags=["data assets"])
 
-MAX_REPORT = 20 * 1024 * 1024
+MAX_REPORT = MAX_FILE
 
 
 class ReportCorrupted(ApiError):
@@ -241,18 +242,14 @@ def upload_report(asset_id: Id, file: Annotated[UploadFile, File(description="th
     the `report_hash` to appraise with."""
     caller.need(Role.APPRAISER)
     gateway.ledger.data_asset(asset_id)
-    content = file.file.read(MAX_REPORT + 1)
-    if len(content) > MAX_REPORT:
-        raise InvalidInput("the report is larger than 20 MiB", limit=MAX_REPORT)
-    if not content:
-        raise InvalidInput("the report is empty")
+    content, filename, content_type = read_upload(file, "report", "report")
     digest = "0x" + fingerprint(content).hex()
     with gateway.session() as s:
         found = s.exec(select(AppraisalReport).where(AppraisalReport.asset_id == asset_id,
                                                      AppraisalReport.report_hash == digest)).first()
         if found is None:
-            s.add(AppraisalReport(asset_id=asset_id, report_hash=digest, filename=stored_text(file.filename, "report"),
-                                  content_type=stored_text(file.content_type, "application/octet-stream"),
+            s.add(AppraisalReport(asset_id=asset_id, report_hash=digest, filename=filename,
+                                  content_type=content_type,
                                   size=len(content), uploaded_by=caller.address,
                                   sealed=gateway.reports.seal(content, f"{asset_id}:{digest}".encode())))
             s.commit()
@@ -285,5 +282,5 @@ def download_report(asset_id: Id, report_hash: Hash32, caller: PartyDep, gateway
     if "0x" + fingerprint(content).hex() != report_hash:
         raise ReportCorrupted("the stored report does not match its fingerprint", report_hash=report_hash)
     return Response(content, media_type=report.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{report.filename}"',
+                    headers={"Content-Disposition": content_disposition(report.filename, "report"),
                              "X-Report-Hash": report_hash, "X-Attested": "true" if attested else "false"})

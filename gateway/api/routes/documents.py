@@ -17,14 +17,15 @@ from ledger import Role
 from ledger.mirror import CreditLine, Deal, Receivable, Voucher
 
 from ...crypto import fingerprint
-from ...errors import ApiError, InvalidInput, NotFound, NotOwner
+from ...errors import ApiError, NotFound, NotOwner
 from ...models import Document
-from ...schemas import Hash32, stored_text
+from ...schemas import Hash32
+from ...validation import MAX_FILE, content_disposition, read_upload
 from ..deps import GatewayDep, PartyDep, WriterDep
 
 router = APIRouter(prefix="/documents", tags=["documents"])
 
-MAX_DOCUMENT = 20 * 1024 * 1024
+MAX_DOCUMENT = MAX_FILE
 
 
 class DocumentCorrupted(ApiError):
@@ -35,16 +36,12 @@ class DocumentCorrupted(ApiError):
 def upload(file: Annotated[UploadFile, File(description="the trade documents (one file)")],
            caller: WriterDep, gateway: GatewayDep) -> dict:
     """Store a document encrypted; its fingerprint is what a receivable's `document_hash` names."""
-    content = file.file.read(MAX_DOCUMENT + 1)
-    if len(content) > MAX_DOCUMENT:
-        raise InvalidInput("the document is larger than 20 MiB", limit=MAX_DOCUMENT)
-    if not content:
-        raise InvalidInput("the document is empty")
+    content, filename, content_type = read_upload(file, "document", "document")
     digest = "0x" + fingerprint(content).hex()
     with gateway.session() as s:
         if s.get(Document, digest) is None:
-            s.add(Document(document_hash=digest, filename=stored_text(file.filename, "document"),
-                           content_type=stored_text(file.content_type, "application/octet-stream"), size=len(content),
+            s.add(Document(document_hash=digest, filename=filename,
+                           content_type=content_type, size=len(content),
                            uploaded_by=caller.address, sealed=gateway.documents.seal(content, digest.encode())))
             s.commit()
     # The guard is per obligor: the live receivable of the caller (as obligor) these documents back.
@@ -65,7 +62,7 @@ def download(document_hash: Hash32, caller: PartyDep, gateway: GatewayDep) -> Re
     if "0x" + fingerprint(content).hex() != document_hash:
         raise DocumentCorrupted("the stored document does not match its fingerprint", document_hash=document_hash)
     return Response(content, media_type=doc.content_type,
-                    headers={"Content-Disposition": f'attachment; filename="{doc.filename}"',
+                    headers={"Content-Disposition": content_disposition(doc.filename, "document"),
                              "X-Document-Hash": document_hash})
 
 

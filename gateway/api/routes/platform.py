@@ -10,7 +10,7 @@ from ledger.mirror import PauseState
 
 from ...schemas import written
 from ...service import Outcome, block_json
-from ..deps import GatewayDep, IdempotencyDep, OperatorDep, PartyDep
+from ..deps import GatewayDep, IdempotencyDep, OperatorDep, ReaderDep
 
 router = APIRouter(prefix="/platform", tags=["platform"])
 
@@ -30,8 +30,9 @@ def unpause(gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
 
 
 @router.get("")
-def state(caller: PartyDep, gateway: GatewayDep) -> dict:
-    """Whether the voucher contract is paused, as the mirror reflects it."""
+def state(caller: ReaderDep, gateway: GatewayDep) -> dict:
+    """Whether the voucher contract is paused, as the mirror reflects it (any party, and the operator's
+    bootstrap credential)."""
     with gateway.snapshot() as snap:
         row = snap.session.exec(select(PauseState).where(PauseState.contract == gateway.deployment.voucher)).first()
         return {"paused": bool(row and row.paused), "block": block_json(snap.block)}

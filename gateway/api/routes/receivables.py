@@ -15,10 +15,19 @@ from ...errors import InvalidInput, NotOwner
 from ...schemas import (Address, Id, ReceivableCreate, ReceivableDetail, ReceivablePage, Repayment, receivable_json,
                         voucher_json, written)
 from ...service import Outcome, block_json
+from ...validation import Limit, Offset
 from ..deps import Caller, GatewayDep, IdempotencyDep, ReaderDep, WriterDep
 from ..visibility import access_to, receivable_and_vouchers, refuse, scope_of
 
 router = APIRouter(prefix="/receivables", tags=["receivables"])
+
+
+def outstanding(r: Receivable) -> int:
+    """What the obligor still owes: face value minus what it repaid (0 once settled), and nothing
+    for a receivable that was rejected or revoked (it never became a debt)."""
+    if r.state in (int(ReceivableState.REJECTED), int(ReceivableState.REVOKED)):
+        return 0
+    return max(0, r.face_value - r.repaid)
 
 
 def _receivable(gateway, receivable_id: int) -> Receivable:
@@ -129,7 +138,7 @@ def list_receivables(
     caller: ReaderDep, gateway: GatewayDep,
     obligor: Address | None = None, supplier: Address | None = None,
     state: Annotated[str | None, Query(description=", ".join(s.name for s in ReceivableState if s))] = None,
-    offset: Annotated[int, Query(ge=0, lt=2**63)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[Offset, Query()] = 0, limit: Annotated[Limit, Query()] = 50,
 ) -> dict:
     """Receivables, filtered and paginated (by id): only those the caller may see (api/visibility.py):
     auditors and the operator all; a party those it owes, was issued or finances the line of, and
@@ -172,6 +181,5 @@ def get(receivable_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
             parent = nodes.get(v.parent_id or 0)
             (parent["children"] if parent is not None and v.token_id != r.root_token_id else roots).append(
                 nodes[v.token_id])
-        live = sum(v.value for v in every if not v.burned)
-        return {**receivable_json(r), "outstanding_value": str(live), "tree": roots, "access": access.json(),
+        return {**receivable_json(r), "outstanding_value": str(outstanding(r)), "tree": roots, "access": access.json(),
                 "hidden": len(every) - len(vouchers), "block": block_json(snap.block)}

@@ -16,6 +16,7 @@ from ...errors import InvalidInput
 from ...schemas import (Address, Id, MergeRequest, SplitRequest, Timestamp, TokenApproval, TransferRequest,
                         ValueApproval, ValueTransfer, VoucherDetail, VoucherPage, voucher_json, written)
 from ...service import Outcome, block_json
+from ...validation import Limit, Offset
 from ..deps import Caller, GatewayDep, IdempotencyDep, ReaderDep, WriterDep
 from ..visibility import Access, may_see_event, refuse, scope_of, voucher_access
 
@@ -144,11 +145,11 @@ def approve(token_id: Id, body: TokenApproval, caller: WriterDep, gateway: Gatew
 @router.get("", responses={200: {"model": VoucherPage}})
 def list_vouchers(
     caller: ReaderDep, gateway: GatewayDep,
-    holder: Address | None = None, receivable_id: Annotated[int | None, Query(gt=0, lt=2**48)] = None,
+    holder: Address | None = None, receivable_id: Annotated[Id | None, Query()] = None,
     status: Annotated[str | None, Query(description="one of " + ", ".join(STATUSES))] = None,
     matures_after: Annotated[Timestamp | None, Query(description="receivable maturity >= this (unix s)")] = None,
     matures_before: Annotated[Timestamp | None, Query(description="receivable maturity < this (unix s)")] = None,
-    offset: Annotated[int, Query(ge=0, lt=2**63)] = 0, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[Offset, Query()] = 0, limit: Annotated[Limit, Query()] = 50,
 ) -> dict:
     """Vouchers, filtered and paginated (by token id); burned ones only when status=BURNED.
     `matures_after` / `matures_before` filter by their receivable's maturity.
