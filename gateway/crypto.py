@@ -3,8 +3,9 @@
 Each purpose has its own derived key (``info``), and each ciphertext is bound to the row it
 belongs to by its associated data (a party's address, a document's fingerprint), so a
 ciphertext copied to another row does not decrypt. Stored form: 12-byte nonce || ciphertext+tag.
-API keys are never stored: only SHA-256 of the token, which has 256 bits of entropy (a slow
-password hash would add nothing against guessing and cost every request).
+API keys are never stored in clear (a registration's idempotent response keeps it sealed, for a
+retry whose first answer was lost; authentication uses only SHA-256 of the token, which has 256 bits of entropy (a slow
+password hash would add nothing against guessing and cost every request)).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ SALT = b"receivables-ledger/gateway"
 PARTY_KEYS = b"party-keys/v1"
 DOCUMENTS = b"documents/v1"
 APPRAISAL_REPORTS = b"appraisal-reports/v1"
+#: A registration's API key inside its stored idempotent response (replayed to a retry, never in clear).
+API_KEYS = b"api-keys/v1"
 API_KEY_PREFIX = "rlk_"
 
 

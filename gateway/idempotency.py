@@ -67,6 +67,11 @@ START_MARGIN = 64
 _journal: ContextVar[Journal | None] = ContextVar("gateway_write_journal", default=None)
 
 
+def current_journal() -> Journal | None:
+    """The journal of the idempotent write running in this context, if any."""
+    return _journal.get()
+
+
 class WriteDiverged(errors.ApiError):
     """A resumed write asked for another transaction than the one its first attempt sent."""
 

@@ -8,6 +8,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ from ledger.types import Receipt
 
 from . import errors
 from .config import Settings
-from .crypto import APPRAISAL_REPORTS, DOCUMENTS, PARTY_KEYS, KeyBox, hash_api_key, new_api_key
-from .idempotency import Idempotent, Journal, JournaledChain
+from .crypto import API_KEYS, APPRAISAL_REPORTS, DOCUMENTS, PARTY_KEYS, KeyBox, hash_api_key, new_api_key
+from .idempotency import Idempotent, Journal, JournaledChain, current_journal
 from .models import AppraisalReport, Document, GatewayInstance, IdempotencyRecord, Party
 
 log = logging.getLogger("gateway")
@@ -39,6 +40,14 @@ log = logging.getLogger("gateway")
 GRANTABLE = (Role.CORE_ENTERPRISE, Role.SUPPLIER, Role.FINANCIER, Role.APPRAISER, Role.EXCHANGE, Role.AUDITOR)
 GATEWAY_TABLES = [Party.__table__, IdempotencyRecord.__table__, Document.__table__, AppraisalReport.__table__,
                   GatewayInstance.__table__]
+
+
+def _is_refusal(error: Exception) -> bool:
+    """Whether `error` is a refusal (4xx), not a failure of the chain, mirror or database."""
+    try:
+        return errors.response_of(error)[0] < 500
+    except Exception:
+        return False
 
 
 @dataclass(frozen=True)
@@ -87,6 +96,7 @@ class Gateway:
         self.keys = KeyBox(settings.master_secret, PARTY_KEYS)
         self.documents = KeyBox(settings.master_secret, DOCUMENTS)
         self.reports = KeyBox(settings.master_secret, APPRAISAL_REPORTS)
+        self.api_keys = KeyBox(settings.master_secret, API_KEYS)
         self.engine = make_engine(settings.db)
         SQLModel.metadata.create_all(self.engine, tables=GATEWAY_TABLES)
         self.idempotent = Idempotent(self)
@@ -159,41 +169,82 @@ class Gateway:
                 self._parties[digest] = party
         return party
 
+    def check_own_address(self, address: str) -> None:
+        """Refuse an address a party cannot bring (422): the operator's own (its API key would be
+        bound to the operator's account) or a contract's (code at the address: no key signs for
+        it). The zero address never gets here (validation.Address). An account delegated under
+        EIP-7702 (code 0xef0100 || address) still has its key and may register."""
+        if address.lower() == self.operator.address.lower():
+            raise errors.InvalidInput("this is the operator's own address: a party needs an account of its own",
+                                      address=address)
+        code = bytes(self.chain.w3.eth.get_code(address))
+        if code and not (len(code) == 23 and code.startswith(b"\xef\x01\x00")):
+            raise errors.InvalidInput("this address is a contract (it has code): a party is an account with a key",
+                                      address=address, code_size=len(code))
+
     def register(self, name: str, roles: Iterable[Role], address: str | None = None) -> tuple[Party, str, BlockRef]:
         """Create a party: its key (unless it brings its own address), membership and API key.
+
+        The party's row, with its key sealed, is committed before anything is sent, marked
+        pending (`api_key_hash` "pending-<id>", which no SHA-256 equals): an outage after the
+        admission was mined loses nothing. Run inside an idempotent write, the pending row belongs
+        to the write's record, so a retry with the same Idempotency-Key finds it and the key it
+        journaled, finds the funding and admission on chain (never sent twice), and finishes.
 
         Returns:
             The party, its API key (shown once, stored only as a hash) and the mirror's block.
         """
         roles = list(dict.fromkeys(roles))
-        account = None
-        if address is None:
-            account = Account.create()
-            address = account.address
+        if address is not None:
+            self.check_own_address(address)
+        journal = current_journal()
+        marker = f"pending-{journal.record_id}" if journal is not None else f"pending-{uuid.uuid4().hex}"
         with self.session() as s:
-            if s.exec(select(Party).where(Party.address == address)).first() is not None:
-                raise errors.PartyExists(f"{address} is already a party", address=address)
-        if account is not None and self.settings.fund_wei:
-            self.fund(address, self.settings.fund_wei)
-        receipt = self.ledger.admit(self.operator, address, roles)
+            party = s.exec(select(Party).where(Party.api_key_hash == marker)).first()
+        if party is None:
+            account = Account.create() if address is None else None
+            party = Party(name=name, address=account.address if account is not None else address,
+                          api_key_hash=marker,
+                          sealed_key=self.keys.seal(bytes(account.key), account.address.encode())
+                          if account is not None else None)
+            with self.session() as s:
+                s.add(party)
+                try:
+                    s.commit()
+                except IntegrityError:
+                    raise errors.PartyExists(f"{party.address} is already a party", address=party.address) from None
+                s.refresh(party)
+        else:
+            log.warning("finishing the pending registration of %s (%s)", party.id, party.address)
+        address = party.address
+        try:
+            if party.sealed_key is not None and self.settings.fund_wei:
+                self.fund(address, self.settings.fund_wei)
+            receipt = self.ledger.admit(self.operator, address, roles)
+        except Exception as error:
+            if party.sealed_key is None and _is_refusal(error):
+                # Nothing was mined for an address brought along: it may register again.
+                with self.session() as s:
+                    s.delete(s.get(Party, party.id))
+                    s.commit()
+            raise
         block = self.wait_for_block(receipt.block_number)
         api_key = new_api_key()
-        party = Party(
-            name=name, address=address, api_key_hash=hash_api_key(api_key),
-            sealed_key=self.keys.seal(bytes(account.key), address.encode()) if account is not None else None,
-        )
         with self.session() as s:
-            s.add(party)
-            try:
-                s.commit()
-            except IntegrityError:
-                raise errors.PartyExists(f"{address} is already a party", address=address) from None
-            s.refresh(party)
-        if account is not None:
+            row = s.get(Party, party.id)
+            row.api_key_hash = hash_api_key(api_key)
+            s.add(row)
+            s.commit()
+            s.refresh(row)
+            party = row
+        if party.sealed_key is not None:
             with self._accounts_lock:
-                self._accounts[party.id] = account
+                self._accounts[party.id] = self.account_of_key(party)
         log.info("registered party %s (%s) with roles %s", party.id, address, [r.name for r in roles])
         return party, api_key, block
+
+    def account_of_key(self, party: Party) -> LocalAccount:
+        return Account.from_key(self.keys.open(party.sealed_key, party.address.encode()))
 
     def account_of(self, party: Party) -> LocalAccount:
         """The party's signing key, decrypted once per process."""
@@ -204,7 +255,7 @@ class Gateway:
                     raise errors.Conflict(
                         "this party brings its own key: sign the transaction yourself and POST it to "
                         "/v1/transactions", address=party.address)
-                account = Account.from_key(self.keys.open(party.sealed_key, party.address.encode()))
+                account = self.account_of_key(party)
                 self._accounts[party.id] = account
             return account
 
@@ -276,19 +327,24 @@ class Gateway:
             return {}
         return {"Server-Timing": ", ".join(f"{k};dur={v * 1000:.1f}" for k, v in timing.items())}
 
-    def write(self, party: Party, idempotency: Idempotency | None, action: Callable[[], Outcome]) -> JSONResponse:
+    def write(self, party: Party, idempotency: Idempotency | None, action: Callable[[], Outcome], *,
+              reveal: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> JSONResponse:
         """Run a write once per Idempotency-Key: a retry gets the first result, nothing is sent twice.
 
         A refusal is a result too (stored and replayed): nothing was sent for it. A failure of the
         chain, mirror or database (5xx) is not: a retry resumes the write without sending again
         what it already sent (gateway.idempotency).
+
+        `reveal` turns a stored body (the first run's or a replayed one) into the answer: a
+        registration stores its API key sealed and reveals it to whoever retries with the key.
         """
+        shown = reveal or (lambda body: body)
         if idempotency is None:
             status, body = self.perform(action)
-            return JSONResponse(body, status_code=status, headers=self._server_timing())
+            return JSONResponse(shown(body), status_code=status, headers=self._server_timing())
         claimed = self.idempotent.claim(party, idempotency)
         if not isinstance(claimed, Journal):
             status, body = claimed
-            return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+            return JSONResponse(shown(body), status_code=status, headers={"Idempotent-Replayed": "true"})
         status, body = self.idempotent.run(claimed, lambda: self.perform(action))
-        return JSONResponse(body, status_code=status, headers=self._server_timing())
+        return JSONResponse(shown(body), status_code=status, headers=self._server_timing())

@@ -262,3 +262,87 @@ def test_an_unexpected_failure_is_a_500_in_the_error_shape(gw, monkeypatch):
     client = TestClient(gw.client.app, raise_server_exceptions=False)
     r = client.get("/v1/vouchers/1", headers=gw.auditor.auth)
     assert r.status_code == 500 and r.json() == {"error": "InternalError", "detail": "the request failed unexpectedly"}
+
+
+# -- item 7: an address of its own ------------------------------------------------------------------
+
+
+def test_registering_the_zero_address_a_contract_or_the_operator_is_refused(gw):
+    head = gw.head()
+    cases = {
+        "0x" + "0" * 40: ("RequestValidationError", "zero address"),
+        gw.gateway.deployment.voucher: ("InvalidInput", "contract"),
+        gw.cash: ("InvalidInput", "contract"),
+        gw.gateway.operator.address: ("InvalidInput", "operator's own address"),
+        gw.gateway.operator.address.lower(): ("InvalidInput", "operator's own address"),
+    }
+    for address, (error, words) in cases.items():
+        r = gw.client.post("/v1/parties", json={"name": "own", "roles": ["SUPPLIER_ROLE"], "address": address},
+                           headers=OPERATOR)
+        assert r.status_code == 422 and r.json()["error"] == error, (address, r.json())
+        assert words in json.dumps(r.json()), (address, r.json())
+    assert gw.head() == head
+
+
+# -- item 9: registration across an outage -------------------------------------------------------------
+
+
+def test_a_registration_cut_off_after_the_admission_finishes_on_retry_with_its_key(gw, monkeypatch):
+    """The member existed on chain and its key was lost: a retry registered another account. Now
+    the key is journaled (sealed) before the admission is sent, and a retry with the same
+    Idempotency-Key finishes with it, sending nothing again."""
+    import requests
+
+    admitted: list[str] = []
+    real_admit = gw.ledger.admit
+
+    def admit_then_outage(operator, account, roles=()):
+        receipt = real_admit(operator, account, roles)
+        admitted.append(account)
+        raise requests.ConnectionError("the node went away after the admission was mined")
+
+    monkeypatch.setattr(gw.ledger, "admit", admit_then_outage)
+    headers = {**OPERATOR, "Idempotency-Key": "register-outage-1"}
+    body = {"name": "Outage Supplier", "roles": ["SUPPLIER_ROLE"]}
+    r = gw.client.post("/v1/parties", json=body, headers=headers)
+    assert r.status_code == 503 and r.json()["error"] == "ChainUnavailable", r.json()
+    assert len(admitted) == 1 and gw.ledger.is_member(admitted[0])
+    monkeypatch.setattr(gw.ledger, "admit", real_admit)
+    head = gw.head()
+
+    r = gw.client.post("/v1/parties", json=body, headers=headers)
+    assert r.status_code == 201, r.json()
+    party = r.json()
+    assert party["address"] == admitted[0] and party["managed_key"] is True
+    assert gw.head() == head, "the retry sent a transaction again"
+    me = gw.client.get("/v1/parties/me", headers={"Authorization": f"Bearer {party['api_key']}"}).json()
+    assert me["address"] == admitted[0] and me["roles"] == ["SUPPLIER_ROLE"], me
+    # The party's key is the one admitted: it signs (a split after issuing to it).
+    issued = gw.issue(10_000, supplier=type(gw.tier1)("Outage Supplier", party["address"], party["api_key"],
+                                                      ["SUPPLIER_ROLE"]))
+    r = gw.client.post(f"/v1/vouchers/{issued['token_id']}/split", json={"to": gw.tier2.address, "value": "1"},
+                       headers={"Authorization": f"Bearer {party['api_key']}"})
+    assert r.status_code == 201, r.json()
+    # A replay after it finished returns the same answer, API key included (it is stored sealed).
+    again = gw.client.post("/v1/parties", json=body, headers=headers)
+    assert again.status_code == 201 and again.json() == party and again.headers["Idempotent-Replayed"] == "true"
+
+
+def test_a_refused_registration_of_an_own_address_leaves_it_free(gw, monkeypatch):
+    from eth_account import Account
+
+    from gateway.errors import Conflict
+
+    address = Account.create().address
+    real_admit = gw.ledger.admit
+
+    def refuse(operator, account, roles=()):
+        raise Conflict("refused for the test")
+
+    monkeypatch.setattr(gw.ledger, "admit", refuse)
+    body = {"name": "Own Key Ltd", "roles": ["SUPPLIER_ROLE"], "address": address}
+    r = gw.client.post("/v1/parties", json=body, headers=OPERATOR)
+    assert r.status_code == 409 and r.json()["error"] == "Conflict", r.json()
+    monkeypatch.setattr(gw.ledger, "admit", real_admit)
+    r = gw.client.post("/v1/parties", json=body, headers=OPERATOR)
+    assert r.status_code == 201 and r.json()["address"] == address and r.json()["managed_key"] is False, r.json()

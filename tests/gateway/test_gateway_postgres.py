@@ -44,6 +44,7 @@ from test_gateway_guarantees import (  # noqa: F401
 )
 from test_gateway_input import (  # noqa: F401
     test_a_document_with_any_file_name_downloads_with_rfc_6266_disposition,
+    test_a_registration_cut_off_after_the_admission_finishes_on_retry_with_its_key,
     test_an_idempotency_key_hashes_the_body_in_canonical_form,
 )
 from test_gateway_payments import (  # noqa: F401

@@ -19,20 +19,37 @@ from ..visibility import require_positions
 router = APIRouter(prefix="/parties", tags=["parties"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
-def register_party(body: PartyCreate, gateway: GatewayDep, _: OperatorDep) -> dict:
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=None)
+def register_party(body: PartyCreate, gateway: GatewayDep, _: OperatorDep, idem: IdempotencyDep):
     """Register a party (operator's bootstrap credential): admit it on-chain with its roles.
 
     Without `address` the gateway generates the party's key and keeps it encrypted; with one,
-    the party keeps its key and submits self-signed transactions to /v1/transactions. The API
-    key in the response is shown once: only its hash is kept.
+    the party keeps its key and submits self-signed transactions to /v1/transactions (not the
+    zero address, a contract's or the operator's own: 422). The API key in the response is shown
+    to this request only (and to a retry with its Idempotency-Key): only its hash is kept for
+    authentication. With an Idempotency-Key a retry after a 5xx finishes the registration with
+    the key generated the first time, without admitting anything twice.
     """
     refused = [r.value for r in body.roles if r not in GRANTABLE]
     if refused:
         raise InvalidInput("these roles cannot be granted through the gateway", roles=refused)
-    party, api_key, block = gateway.register(body.name, body.roles, body.address)
-    return {"id": party.id, "name": party.name, "address": party.address, "roles": [r.value for r in body.roles],
-            "managed_key": party.sealed_key is not None, "api_key": api_key, "block": block_json(block)}
+
+    def act() -> Outcome:
+        party, api_key, block = gateway.register(body.name, body.roles, body.address)
+        return Outcome({"id": party.id, "name": party.name, "address": party.address,
+                        "roles": [r.value for r in body.roles], "managed_key": party.sealed_key is not None,
+                        # Stored sealed with the idempotent result, never in clear (see reveal).
+                        "api_key_sealed": gateway.api_keys.seal(api_key.encode(), party.address.encode()).hex(),
+                        "block": block_json(block)}, None, status.HTTP_201_CREATED)
+
+    def reveal(stored: dict) -> dict:
+        if "api_key_sealed" not in stored:
+            return stored
+        body = {k: v for k, v in stored.items() if k != "api_key_sealed"}
+        sealed = bytes.fromhex(stored["api_key_sealed"])
+        return {**body, "api_key": gateway.api_keys.open(sealed, stored["address"].encode()).decode()}
+
+    return gateway.write(gateway.operator_party, idem, act, reveal=reveal)
 
 
 @router.get("/me")
