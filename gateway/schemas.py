@@ -17,7 +17,7 @@ from ledger.types import OfferState, PledgeState, ReceivableState, RecourseState
 
 from .service import GRANTABLE
 from .validation import (Address, AddressOrZero, Allowance, Amount, Bps, BpsOrZero, Hash32, Id, Name, Seconds,
-                         Timestamp, Uri)
+                         SignedTransaction, Timestamp, Uri)
 
 __all__ = ["Address", "Amount", "Hash32", "Id", "Timestamp"]  # re-exported for the routes
 
@@ -182,8 +182,8 @@ class StrikeRequest(Body):
 
 
 class RawTransaction(Body):
-    raw_transaction: str = Field(pattern=r"^0x(?:[0-9a-fA-F]{2})+$", max_length=200_000,  # whole bytes
-                                 description="an EIP-1559 or legacy transaction signed by the party's own key")
+    raw_transaction: SignedTransaction = Field(
+        description="an EIP-1559 or legacy transaction signed by the party's own key")
 
 
 # -- responses -----------------------------------------------------------------------------------
@@ -408,7 +408,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
               "(gateway/api/visibility.py)"),
         (404, "nonexistent"),
         (409, "a duplicate or a state conflict"),
-        (413, "the body is too large (gateway/validation.py: 1 MiB of JSON, 20 MiB + 64 KiB of upload)"),
+        (413, "the body is too large (gateway/validation.py: 256 KiB of JSON, 20 MiB + 64 KiB of upload)"),
         (415, "a body that is neither JSON nor multipart/form-data"),
         (422, "invalid input"),
         (502, "the chain answered unexpectedly"),

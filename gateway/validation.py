@@ -337,6 +337,9 @@ def _hash32(value: Any) -> str:
     return "0x" + body.lower()
 
 
+#: A signed transaction as 0x-hex, whole bytes (its signer and call are checked by the route).
+SignedTransaction = Annotated[str, Field(pattern=r"^0x(?:[0-9a-fA-F]{2})+$", max_length=200_000)]
+
 Hash32 = Annotated[str, BeforeValidator(_hash32), Field(
     examples=["0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])]
 
