@@ -373,7 +373,9 @@ _MEDIA_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-
 
 def upload_text(value: str | None, what: str, default: str, limit: int = 255) -> str:
     """An uploaded file's name or media type as stored and sent back in headers: refused (422)
-    with control characters or over `limit` characters; `default` when absent."""
+    with control characters (a media type also when it is not type/subtype or over `limit`
+    characters); a name over `limit` characters is shortened, keeping its extension; `default`
+    when absent."""
     from .errors import InvalidInput
 
     if not value:
@@ -382,10 +384,14 @@ def upload_text(value: str | None, what: str, default: str, limit: int = 255) ->
         check_text(value)
     except ValueError as error:
         raise InvalidInput(f"the file's {what}: {error}", field=what) from None
-    if len(value) > limit:
-        raise InvalidInput(f"the file's {what} is longer than {limit} characters", field=what, limit=limit)
-    if what == "media type" and not _MEDIA_TYPE.fullmatch(value):
-        raise InvalidInput("the file's media type is not type/subtype", field=what, media_type=value)
+    if what == "media type":
+        if len(value) > limit or not _MEDIA_TYPE.fullmatch(value):
+            raise InvalidInput("the file's media type is not type/subtype (at most 255 characters)", field=what)
+        return value
+    if len(value) > limit:  # a long name is shortened, keeping its extension
+        stem, dot, extension = value.rpartition(".")
+        keep = f"{dot}{extension}" if dot and stem and len(extension) < 16 else ""
+        value = value[:limit - len(keep)] + keep
     return value
 
 

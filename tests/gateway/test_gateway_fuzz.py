@@ -358,8 +358,8 @@ def test_audit_and_proof_at_a_block_before_deployment_or_beyond_the_head_are_inv
 # status the operation documents with the API's error shape (or the success it documents), the
 # gateway must keep answering, and nothing may be mined or move.
 #
-# Known defects of issue 14 that other work fixes are strict expected failures naming the item:
-# when the fix lands on main the case passes, strict xfail fails the run, and the marker goes.
+# Issue 14's defects here (deep nesting, duplicate keys, true and 1.0 as amounts, the 413's shape,
+# file names beyond Latin-1, UTF-16 bodies) were strict expected failures until the fixes landed.
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -368,11 +368,6 @@ from pathlib import Path  # noqa: E402
 
 DEPTH = 100_000
 ERROR_STATUSES = {400, 401, 403, 404, 409, 413, 415, 422}
-
-
-def _known(item: int, what: str):
-    return pytest.mark.xfail(strict=True, reason=f"issue 14 item {item} ({what}): fixed elsewhere; remove this "
-                                                  "marker once the fix is on main")
 
 
 @dataclass
@@ -410,10 +405,7 @@ HOSTILE = [
     Hostile("a negative value", SPLIT, _json(f'{{"to": "{TO}", "value": -1}}')),
     Hostile("bytes that are not UTF-8", SPLIT, b'{"to": "\xff\xfe\xfd", "value": "1"}'),
     Hostile("a lone surrogate escape", SPLIT, _json(f'{{"to": "{TO}\\ud800", "value": "1"}}')),
-    pytest.param(Hostile("UTF-16 with a byte order mark", SPLIT, f'{{"to": "{TO}", "value": "1"}}'.encode("utf-16")),
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "found by this fuzzer, not in issue 14's list: a UTF-16 body is parsed and the split mined; "
-                     "h4-gateway's body guard (UTF-8 only) refuses it: remove this marker once that is on main"))),
+    Hostile("UTF-16 with a byte order mark", SPLIT, f'{{"to": "{TO}", "value": "1"}}'.encode("utf-16")),
     Hostile("Latin-1 bytes declared as such", SPLIT, '{"to": "é", "value": "1"}'.encode("latin-1"),
             {"Content-Type": "application/json; charset=latin-1"}),
     Hostile("an empty body", SPLIT, b""),
@@ -434,14 +426,10 @@ HOSTILE = [
     Hostile("a document upload without its file field", "/v1/documents", None, {},
             files={"other": ("a.pdf", b"x", "application/pdf")}),
     Hostile("a document upload as JSON", "/v1/documents", b'{"file": "x"}'),
-    pytest.param(Hostile("a duplicate key", SPLIT, _json(f'{{"to": "{TO}", "value": "1", "value": "2"}}')),
-                 marks=_known(5, "duplicate keys are accepted, the last one wins")),
-    pytest.param(Hostile("a value of true", SPLIT, _json(f'{{"to": "{TO}", "value": true}}')),
-                 marks=_known(5, "true is taken for 1")),
-    pytest.param(Hostile("a value of 1.0", SPLIT, _json(f'{{"to": "{TO}", "value": 1.0}}')),
-                 marks=_known(5, "1.0 is taken for 1")),
-    pytest.param(Hostile("a body beyond the size limit", SPLIT, b"[" + b"0," * (11 * 1024 * 1024) + b"0]"),
-                 marks=_known(8, "the 413 is not in the error shape")),
+    Hostile("a duplicate key", SPLIT, _json(f'{{"to": "{TO}", "value": "1", "value": "2"}}')),
+    Hostile("a value of true", SPLIT, _json(f'{{"to": "{TO}", "value": true}}')),
+    Hostile("a value of 1.0", SPLIT, _json(f'{{"to": "{TO}", "value": 1.0}}')),
+    Hostile("a body beyond the size limit", SPLIT, b"[" + b"0," * (11 * 1024 * 1024) + b"0]"),
 ]
 
 
@@ -507,7 +495,6 @@ DEEP = [("100,000 '[' then ']'", b"[" * DEPTH + b"]" * DEPTH),
         ("100,000 '[' unclosed", b"[" * DEPTH)]
 
 
-@_known(1, "deep nesting crashes the process")
 @pytest.mark.parametrize("name,body", DEEP, ids=[n for n, _ in DEEP])
 def test_hostile_deep_nesting_is_refused_and_the_gateway_keeps_serving(world, api_schema, name, body):
     probe = _probe(body)
@@ -525,12 +512,9 @@ def test_hostile_deep_nesting_is_refused_and_the_gateway_keeps_serving(world, ap
 
 
 def _named(filename: str):
-    """A file name; beyond ASCII a known failure until issue 14 item 4 is fixed (outside Latin-1
-    the download is a 500; Latin-1 goes out as raw bytes in the header, which clients decode as
-    they like: httpx as UTF-8, failing)."""
-    if filename.isascii():
-        return filename
-    return pytest.param(filename, marks=_known(4, "a file name beyond ASCII cannot be downloaded faithfully"))
+    """A file name (beyond ASCII it was a 500 or a mangled header before issue 14 item 4's fix:
+    RFC 6266 filename*=UTF-8'' with an ASCII fallback)."""
+    return filename
 
 
 NAMES = ["发票-№5.pdf", "отчёт.txt", "قائمة.pdf", "emoji-🧾.pdf", 'quote"and\\back;.pdf', "é-latin-1.pdf", "a" * 300 + ".pdf"]
