@@ -42,6 +42,15 @@ def test_pause_stops_every_change_until_unpaused(gw):
         r = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/split", {"to": gw.tier2.address, "value": "1"})
         assert r.status_code == 409 and "Pause" in r.json()["error"], r.json()
         assert gw.head() == head
+        # The pause policy (docs/contracts.md): paying a debt down goes on; a claim waits.
+        rid = issued["receivable_id"]
+        r = gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": "100"})
+        assert r.status_code == 200, r.json()
+        assert gw.get(gw.core, f"/v1/receivables/{rid}").json()["repaid"] == "100"
+        head = gw.head()
+        r = gw.post(gw.tier1, f"/v1/vouchers/{issued['token_id']}/claim")
+        assert r.status_code == 409 and r.json()["error"] == "EnforcedPause", r.json()
+        assert gw.head() == head
     finally:
         assert gw.client.post("/v1/platform/unpause", headers=OPERATOR).status_code == 200
     assert gw.get(gw.auditor, "/v1/platform").json()["paused"] is False
