@@ -83,7 +83,11 @@ contract Factoring is IFactoring, ReentrancyGuard {
     }
 
     /// @inheritdoc IFactoring
-    function accept(uint256 offerId) external nonReentrant returns (uint256 price) {
+    function accept(uint256 offerId, uint256 maxPrice, uint256 minUnpaidValue)
+        external
+        nonReentrant
+        returns (uint256 price)
+    {
         _requireNotPaused();
         Offer storage o = _existing(offerId);
         if (o.state != OfferState.Open) revert FactoringOfferNotOpen(offerId, o.state);
@@ -94,18 +98,24 @@ contract Factoring is IFactoring, ReentrancyGuard {
             revert FactoringNotOfferee(offerId, o.financier, msg.sender);
         }
         uint256 tokenId = o.tokenId;
-        uint256 receivableId = voucher.slotOf(tokenId);
+        IReceivableVoucher.Voucher memory v = voucher.voucherOf(tokenId);
+        uint256 receivableId = v.receivableId;
         IReceivableVoucher.Receivable memory r = voucher.receivableOf(receivableId);
         if (r.state != IReceivableVoucher.ReceivableState.Active) {
             revert FactoringReceivableNotActive(receivableId, uint8(r.state));
         }
-        price = priceOf(o.value, o.rateBps, r.maturity, block.timestamp);
+        // The seller may claim on the locked voucher: what was repaid before the sale is its own.
+        // The financier pays only for what is still to be paid out on the voucher.
+        uint256 unpaid = v.value - v.paid;
+        if (unpaid < minUnpaidValue) revert FactoringUnpaidValueBelowLimit(offerId, unpaid, minUnpaidValue);
+        price = priceOf(unpaid, o.rateBps, r.maturity, block.timestamp);
+        if (price > maxPrice) revert FactoringPriceAboveLimit(offerId, price, maxPrice);
         address seller = o.seller;
 
         o.state = OfferState.Accepted;
         o.financier = msg.sender;
         o.price = uint96(price);
-        o.paidAtDeal = voucher.voucherOf(tokenId).paid;
+        o.paidAtDeal = v.paid;
         emit Factored(offerId, seller, msg.sender, tokenId, o.value, price, o.rateBps, o.recourse);
 
         // Both legs or neither: the delivery and the payment revert together.
@@ -161,8 +171,9 @@ contract Factoring is IFactoring, ReentrancyGuard {
     /// @inheritdoc IFactoring
     function quote(uint256 offerId) external view returns (uint256) {
         Offer storage o = _existing(offerId);
-        IReceivableVoucher.Receivable memory r = voucher.receivableOf(voucher.slotOf(o.tokenId));
-        return priceOf(o.value, o.rateBps, r.maturity, block.timestamp);
+        IReceivableVoucher.Voucher memory v = voucher.voucherOf(o.tokenId);
+        IReceivableVoucher.Receivable memory r = voucher.receivableOf(v.receivableId);
+        return priceOf(v.value - v.paid, o.rateBps, r.maturity, block.timestamp);
     }
 
     /// @inheritdoc IFactoring

@@ -117,7 +117,8 @@ _CONFLICT = re.compile(r"(Duplicate|Not(Pending|Active|Open|Overdue|Repayable|Ye
                        r"|Deal|Locked|Defaulted)$|Already|Expired|Insufficient|Overpayment|RecourseState|Pause"
                        r"|ValueChanged|VoucherNotHeld|LineFull|CollateralShortfall|NothingToClaim|Reentrant"
                        r"|TooManyAppraisals|WithoutRecourse|Not(Foreclosed|Expelled)$|ExposureCovered"
-                       r"|HeldInForeclosure|NoLiveAppraisal|StillSecuring|OtherVoucherCited)")
+                       r"|HeldInForeclosure|NoLiveAppraisal|StillSecuring|OtherVoucherCited"
+                       r"|AboveLimit|BelowLimit)")
 _INVALID = re.compile(r"(Invalid|Zero|SameToken|SlotMismatch|HolderMismatch|CurrencyMismatch|CurrencyDecimals"
                       r"|SelfDeal|ObligorMismatch|UnknownRole|LineMismatch|TooLong)")
 

@@ -610,14 +610,31 @@ class Ledger:
     def cancel_offer(self, seller: LocalAccount, offer_id: int) -> Receipt:
         return self.chain.transact(seller, self.factoring.functions.cancel(offer_id))
 
-    def accept_offer(self, financier: LocalAccount, offer_id: int, *, approve: bool = True) -> Factored:
+    def accept_offer(
+        self, financier: LocalAccount, offer_id: int, *, max_price: int | None = None,
+        min_unpaid_value: int | None = None, approve: bool = True,
+    ) -> Factored:
         """Buy the offered voucher: it moves to `financier` and the price to the seller, atomically.
+
+        The price is on the voucher's unpaid value (value − paid) at acceptance. The contract
+        refuses the purchase if the price is above `max_price` or the unpaid value below
+        `min_unpaid_value`, before anything moves; each defaults to what the chain says just
+        before sending: the unpaid value now, and the price on it PRICE_HEADROOM seconds after
+        the latest block (the price rises as maturity nears: a quote at the latest block's time
+        is one day's discount short when a day boundary passes before the block). So nothing
+        can change under the financier in between.
 
         With `approve` (the default) the acceptance is checked first and a refusal sends nothing;
         Factoring is approved exactly the price at the latest block (again, should it rise at a
         day boundary before the acceptance is sent), and the allowance is 0 after (see _pay).
+
+        Raises:
+            FactoringPriceAboveLimit: the price rose above `max_price` (e.g. a day boundary passed).
+            FactoringUnpaidValueBelowLimit: the seller claimed on the locked voucher meanwhile.
         """
-        fn = self.factoring.functions.accept(offer_id)
+        if max_price is None or min_unpaid_value is None:
+            max_price, min_unpaid_value = self._acceptance_limits(offer_id, max_price, min_unpaid_value)
+        fn = self.factoring.functions.accept(offer_id, max_price, min_unpaid_value)
         if approve:
             offer = self.offer_of(offer_id)
             currency = self.receivable(self.voucher_of(offer.token_id).receivable_id).currency
@@ -626,6 +643,21 @@ class Ledger:
         else:
             receipt = self.chain.transact(financier, fn)
         return Factored(offer_id, receipt.named("Factored")[0].args["price"], receipt)
+
+    def _acceptance_limits(self, offer_id: int, max_price: int | None, min_unpaid_value: int | None) -> tuple[int, int]:
+        """The financier's limits, each given or read now: the price PRICE_HEADROOM seconds after
+        the latest block, the voucher's unpaid value. (0, 0) for an offer no longer open: the
+        contract says why it refuses."""
+        offer = self.offer_of(offer_id)
+        if offer.state != OfferState.OPEN:
+            return max_price or 0, min_unpaid_value or 0
+        v = self.voucher_of(offer.token_id)
+        unpaid = v.value - v.paid
+        if max_price is None:
+            now = self.chain.w3.eth.get_block("latest")["timestamp"]
+            maturity = self.receivable(v.receivable_id).maturity
+            max_price = self.price_of(unpaid, offer.rate_bps, maturity, now + PRICE_HEADROOM)
+        return max_price, unpaid if min_unpaid_value is None else min_unpaid_value
 
     def _price_soon(self, offer_id: int, price: int) -> int:
         """What accepting the offer pays if mined PRICE_HEADROOM seconds after the latest block,
@@ -645,7 +677,7 @@ class Ledger:
         return price
 
     def quote(self, offer_id: int) -> int:
-        """The price accepting the offer would pay now."""
+        """The price accepting the offer would pay now (on its voucher's unpaid value)."""
         return self._call(self.factoring.functions.quote(offer_id))
 
     def price_of(self, value: int, rate_bps: int, maturity: int, timestamp: int) -> int:

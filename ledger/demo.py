@@ -243,9 +243,11 @@ def _story(api: Api, stack: LocalStack, console: Console) -> dict:
         "financier": bank.address, "recourse": True})
     api.step(f"Tier-2 offers {_money(100_000_00)} of voucher #{to_tier2['token_id']} to Bank A at 10 %/year with "
              f"recourse: locked in voucher #{with_recourse['token_id']}", with_recourse)
-    deal_a = api.post(bank, f"/v1/offers/{with_recourse['offer_id']}/accept")
-    api.step(f"Bank A buys it: pays {_money(deal_a['price'])} for {_money(100_000_00)} and receives the voucher, "
-             "in one transaction", deal_a)
+    # Bank A's limit: the whole 100,000.00 still unpaid (were Tier-2 to claim on the locked voucher
+    # first, the contract would refuse); the price defaults to the quote read just before sending.
+    deal_a = api.post(bank, f"/v1/offers/{with_recourse['offer_id']}/accept", {"min_unpaid_value": str(100_000_00)})
+    api.step(f"Bank A buys it: pays {_money(deal_a['price'])} for {_money(100_000_00)} still unpaid and receives "
+             "the voucher, in one transaction", deal_a)
     without = api.post(tier3, "/v1/offers", {"token_id": to_tier3["token_id"], "value": str(200_000_00),
                                              "rate_bps": 1_500, "deadline": deadline})
     deal_b = api.post(bank_b, f"/v1/offers/{without['offer_id']}/accept")

@@ -797,6 +797,18 @@ class FactoringSelfDeal(FactoringError):
     fields = ("offerId", "account")
 
 
+class FactoringPriceAboveLimit(FactoringError):
+    """At acceptance the price is above the financier's limit (maxPrice)."""
+
+    fields = ("offerId", "price", "maxPrice")
+
+
+class FactoringUnpaidValueBelowLimit(FactoringError):
+    """At acceptance the voucher's unpaid value is below the financier's limit (minUnpaidValue)."""
+
+    fields = ("offerId", "unpaidValue", "minUnpaidValue")
+
+
 class SafeERC20FailedOperation(CurrencyError):
     """The currency refused the transfer."""
 

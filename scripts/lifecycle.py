@@ -71,8 +71,10 @@ def main():
     offer_id, locked = tx.events["OfferCreated"]["offerId"], tx.events["OfferCreated"]["tokenId"]
     step(f"Tier-2 offers {money(100_000_00)} of voucher #{to_tier2} to the bank at 10 %/year with recourse: "
          f"offer #{offer_id}, locked in voucher #{locked}", tx)
-    cash.approve(factoring, 100_000_00, {"from": bank})
-    tx = factoring.accept(offer_id, {"from": bank})
+    # The bank's limits: the price it was quoted and the unpaid value it saw (nothing claimed yet).
+    quoted = factoring.quote(offer_id)
+    cash.approve(factoring, quoted, {"from": bank})
+    tx = factoring.accept(offer_id, quoted, 100_000_00, {"from": bank})
     price = tx.events["Factored"]["price"]
     assert price == factoring.offerOf(offer_id)[OFFER_PRICE] and voucher.ownerOf(locked) == bank
     step(f"Bank accepts: pays Tier-2 {money(price)} for {money(100_000_00)} and receives voucher #{locked} "

@@ -23,10 +23,20 @@ pragma solidity ^0.8.24;
  *   this contract first); if either leg fails, nothing moves. The first acceptance wins;
  *   later ones revert with FactoringOfferNotOpen. A seller cannot buy its own offer, nor name
  *   itself as the offeree (FactoringSelfDeal).
- * - Price: value − discount, discount = floor(value × rateBps × daysLeft / (10,000 × 365)),
+ * - A financier pays only for unpaid value: the price MUST be computed at acceptance on the
+ *   voucher's unpaid value, value − paid (what the seller claimed on its units before the
+ *   sale, also while the voucher was locked by the offer, is the seller's and is not paid for
+ *   twice). The locked voucher still claims, so the unpaid value can fall between a quote and
+ *   the acceptance: {accept} carries the financier's own limits and MUST revert with
+ *   FactoringUnpaidValueBelowLimit(offerId, unpaid, minUnpaidValue) when the unpaid value is
+ *   below `minUnpaidValue`, and with FactoringPriceAboveLimit(offerId, price, maxPrice) when
+ *   the price is above `maxPrice`, before anything moves. Every later way to sell value
+ *   (pools, programmes) MUST follow the same rule.
+ * - Price: unpaid − discount, discount = floor(unpaid × rateBps × daysLeft / (10,000 × 365)),
  *   daysLeft = whole days from now to maturity (a part day is dropped; 0 after maturity).
  *   Day count Actual/365 Fixed. Both roundings (the part day and the discount) favour the
- *   seller, never the financier who triggers the computation.
+ *   seller, never the financier who triggers the computation. The price only rises as
+ *   maturity nears, so a `maxPrice` taken from {quote} can be passed by a day boundary.
  * - Recourse: once the receivable is Overdue (or Defaulted), the financier of a deal made with
  *   recourse MAY {exerciseRecourse} while it still holds the deal's voucher with its value
  *   unchanged; the voucher is locked. The seller owes the price it was paid, less what the
@@ -106,6 +116,10 @@ interface IFactoring {
     error FactoringVoucherValueChanged(uint256 offerId, uint256 tokenId, uint256 value, uint256 expected);
     error FactoringCurrencyShortfall(address currency, uint256 expected, uint256 received);
     error FactoringSelfDeal(uint256 offerId, address account);
+    /// @dev At acceptance the price exceeds the financier's limit.
+    error FactoringPriceAboveLimit(uint256 offerId, uint256 price, uint256 maxPrice);
+    /// @dev At acceptance the voucher's unpaid value (value − paid) is below the financier's limit.
+    error FactoringUnpaidValueBelowLimit(uint256 offerId, uint256 unpaidValue, uint256 minUnpaidValue);
 
     function offer(uint256 tokenId, uint256 value, address financier, uint256 rateBps, bool recourse, uint256 deadline)
         external
@@ -113,13 +127,15 @@ interface IFactoring {
 
     function cancel(uint256 offerId) external;
 
-    function accept(uint256 offerId) external returns (uint256 price);
+    /// @notice Buy the offer at the price of its voucher's unpaid value now, within the caller's
+    /// limits: at most `maxPrice`, for at least `minUnpaidValue` of unpaid value.
+    function accept(uint256 offerId, uint256 maxPrice, uint256 minUnpaidValue) external returns (uint256 price);
 
     function exerciseRecourse(uint256 offerId) external returns (uint256 amount);
 
     function payRecourse(uint256 offerId) external returns (uint256 amount);
 
-    /// @notice The price {accept} would pay now.
+    /// @notice The price {accept} would pay now: on the voucher's unpaid value (value − paid).
     function quote(uint256 offerId) external view returns (uint256 price);
 
     /// @notice What the seller owes under recourse now (0 when not exercised or paid).

@@ -475,7 +475,7 @@ class Rebuild:
         self.deals[a["offerId"]] = {
             "offer_id": a["offerId"], "receivable_id": v["receivable_id"], "token_id": a["tokenId"],
             "seller": a["seller"], "financier": a["financier"], "currency": r["currency"], "value": a["value"],
-            "price": a["price"], "discount": a["value"] - a["price"], "rate_bps": a["rateBps"],
+            "price": a["price"], "discount": a["value"] - v["paid"] - a["price"], "rate_bps": a["rateBps"],
             "recourse": a["recourse"], "paid_at_deal": v["paid"], "block_number": e.block_number,
             "tx_hash": e.tx_hash,
         }

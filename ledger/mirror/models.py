@@ -353,7 +353,7 @@ class Deal(SQLModel, table=True):
     currency: str = Field(max_length=42)
     value: int = amount()  # face value of the units bought
     price: int = amount()  # what the financier paid the seller
-    discount: int = amount()  # value - price: the seller's cost of the financing
+    discount: int = amount()  # value - paid_at_deal - price: the seller's cost, on the unpaid value sold
     rate_bps: int = big()  # annual discount rate, Actual/365 on whole days to maturity
     recourse: bool
     paid_at_deal: int = amount()

@@ -13,11 +13,13 @@ from ledger.exceptions import (
     FactoringNotSeller,
     FactoringOfferExpired,
     FactoringOfferNotOpen,
+    FactoringPriceAboveLimit,
     FactoringReceivableNotActive,
     FactoringReceivableNotOverdue,
     FactoringRecourseState,
     FactoringVoucherNotHeld,
     FactoringWithoutRecourse,
+    FactoringUnpaidValueBelowLimit,
     FactoringZeroPrice,
     ReceivableNotActive,
     VoucherNotActive,
@@ -314,3 +316,79 @@ def test_a_voucher_with_nothing_left_to_be_paid_cannot_be_offered(w, p, led):
     assert info.value.token_id == other.token_id
     v = led.voucher_of(other.token_id)
     assert (v.value, v.paid, v.status, led.voucher_count(p.tier1)) == (3, 2, VoucherStatus.ACTIVE, count)
+
+
+# -- item 1 of issue 13: a financier pays only for value not yet paid out ------------------------
+
+def test_a_seller_who_claims_on_the_offered_voucher_is_not_paid_twice(w, p, led):
+    """Regression (issue 13, item 1): offer 100,000, the obligor repays 60,000, the seller claims
+    60,000 on the locked voucher, the bank accepts. The price was computed on the offered value
+    (97,042 for a voucher that can only ever receive 40,000 more): now it is on the unpaid 40,000."""
+    issued = w.issue(100_000, maturity_days=91)
+    w.advance(3_600)  # 90 whole days and 23 hours left: no day boundary between a quote and its block
+    made = offer(w, issued.token_id, 100_000, financier=p.bank)
+    assert led.quote(made.offer_id) == 97_042  # the issue's figure, on the whole value
+    led.repay(p.core, issued.receivable_id, 60_000)
+    assert led.claim(p.tier1, made.token_id).amount == 60_000  # a locked voucher still claims
+    assert led.quote(made.offer_id) == expected_price(40_000, RATE, led.receivable(issued.receivable_id).maturity,
+                                                      w.now())
+    seller_before, bank_before = w.balance(p.tier1), w.balance(p.bank)
+    deal = led.accept_offer(p.bank, made.offer_id)
+    mined_at = led.chain.w3.eth.get_block(deal.receipt.block_number)["timestamp"]
+    price = expected_price(40_000, RATE, led.receivable(issued.receivable_id).maturity, mined_at)
+    assert deal.price == price == 40_000 - 40_000 * RATE * 90 // (10_000 * 365)  # 38,817
+    assert w.balance(p.tier1) - seller_before == price
+    assert bank_before - w.balance(p.bank) == price
+    led.repay(p.core, issued.receivable_id, 40_000)
+    assert led.claim(p.bank, made.token_id).amount == 40_000  # all the bank can ever receive
+    assert led.offer_of(made.offer_id).paid_at_deal == 60_000
+
+
+def _unchanged(w, p, led, made, before):
+    """Nothing was mined and no voucher, offer, cash or allowance moved."""
+    block, seller, bank, allowance, v = before
+    assert led.chain.w3.eth.block_number == block
+    assert (w.balance(p.tier1), w.balance(p.bank)) == (seller, bank)
+    assert led.currency(w.cash).functions.allowance(p.bank.address, led.factoring.address).call() == allowance
+    assert led.voucher_of(made.token_id) == v
+    assert led.offer_of(made.offer_id).state == OfferState.OPEN
+
+
+def _snapshot(w, p, led, made):
+    return (led.chain.w3.eth.block_number, w.balance(p.tier1), w.balance(p.bank),
+            led.currency(w.cash).functions.allowance(p.bank.address, led.factoring.address).call(),
+            led.voucher_of(made.token_id))
+
+
+def test_a_claim_front_running_the_acceptance_is_caught_by_the_financiers_limit(w, p, led):
+    """The financier reads the quote and the unpaid value, the seller claims first: the
+    acceptance with those limits is refused before anything is mined."""
+    issued = w.issue(100_000, maturity_days=91)
+    w.advance(3_600)
+    made = offer(w, issued.token_id, 100_000, financier=p.bank)
+    led.repay(p.core, issued.receivable_id, 60_000)
+    quoted, unpaid = led.quote(made.offer_id), 100_000  # read before the seller claims
+    led.approve_cash(p.bank, w.cash, led.factoring.address, quoted)
+    led.claim(p.tier1, made.token_id)  # the front-run
+    before = _snapshot(w, p, led, made)
+    with pytest.raises(FactoringUnpaidValueBelowLimit) as info:
+        led.accept_offer(p.bank, made.offer_id, max_price=quoted, min_unpaid_value=unpaid, approve=False)
+    assert (info.value.offer_id, info.value.unpaid_value, info.value.min_unpaid_value) == (
+        made.offer_id, 40_000, 100_000)
+    _unchanged(w, p, led, made, before)
+
+
+def test_a_price_above_the_financiers_limit_is_refused(w, p, led):
+    issued = w.issue(100_000, maturity_days=91)
+    w.advance(3_600)
+    made = offer(w, issued.token_id, 50_000, financier=p.bank)
+    quoted = led.quote(made.offer_id)
+    led.approve_cash(p.bank, w.cash, led.factoring.address, quoted)
+    before = _snapshot(w, p, led, made)
+    with pytest.raises(FactoringPriceAboveLimit) as info:
+        led.accept_offer(p.bank, made.offer_id, max_price=quoted - 1, min_unpaid_value=0, approve=False)
+    assert (info.value.offer_id, info.value.price, info.value.max_price) == (made.offer_id, quoted, quoted - 1)
+    _unchanged(w, p, led, made, before)
+    # Within both limits the deal goes through at the quoted price.
+    deal = led.accept_offer(p.bank, made.offer_id, max_price=quoted, min_unpaid_value=50_000, approve=False)
+    assert deal.price == quoted

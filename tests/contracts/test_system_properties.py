@@ -84,10 +84,12 @@ from ledger.exceptions import (
     FactoringNotSeller,
     FactoringOfferExpired,
     FactoringOfferNotOpen,
+    FactoringPriceAboveLimit,
     FactoringReceivableNotActive,
     FactoringReceivableNotOverdue,
     FactoringRecourseState,
     FactoringSelfDeal,
+    FactoringUnpaidValueBelowLimit,
     FactoringVoucherNotHeld,
     FactoringVoucherValueChanged,
     FactoringWithoutRecourse,
@@ -226,6 +228,25 @@ class Plg:
     recovered: int = 0  # what it credited against it
 
 
+@dataclass
+class Books:
+    """One party's account in the model, kept by the terms of what it did, not by what the chain
+    paid: `cash` is the currency it should have received less what it should have paid (claims,
+    deal prices, recourse, repayments), `units` the unpaid value it should hold (Σ value − paid of
+    its vouchers, less face − repaid of what it owes as obligor). Value given or received for
+    nothing (a split, a value move, a whole transfer, an issue) moves `units` as the model moves
+    it; value exchanged for currency moves both at the model's terms.
+
+    The invariant `no_party_gains_what_it_was_not_owed` compares each party's chain position
+    (its cash balance change + the unpaid value it holds) with these books: no party may ever
+    end with more than it paid for or was owed, nor lose what it is owed. A new flow that moves
+    currency or unpaid value between parties books it with `_book` (for units moved with a
+    voucher, `_hand_over` and `_new_token` do it)."""
+
+    cash: int = 0
+    units: int = 0
+
+
 def price_of(value: int, rate_bps: int, maturity: int, timestamp: int) -> int:
     """Factoring's price: value less floor(value × rate × whole days left / (10,000 × 365))."""
     days = (maturity - timestamp) // DAY if maturity > timestamp else 0
@@ -301,6 +322,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             self.allowances: dict[tuple[int, str], tuple[int, int]] = {}  # (token, operator) -> (value, epoch)
             self.operators: set[tuple[str, str]] = set()  # (holder, operator)
             self.paused_time = led.paused_time()  # the pause clock, read at each unpause
+            self.books = {a.address: Books() for a in parties}
+            self.cash_at_start = dict(self.cash)
             for face in faces:  # a few accepted receivables to start from
                 line_id = self._pick(data, self.lines, "line")
                 self._issue(line_id, face, 20, by_address[self.lines[line_id].obligor], p.tier1, True)
@@ -360,13 +383,42 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             assert new not in self.tokens and new > max(self.tokens), f"split minted a known id {new}"
             src = self.tokens[from_token]
             self.tokens[new] = Tok(to, src.rid, status, 0)
-            move_paid(src, self.tokens[new], value, self.receivables[src.rid], self.consumed, from_token, new)
+            self._moving(src, self.tokens[new], lambda: move_paid(
+                src, self.tokens[new], value, self.receivables[src.rid], self.consumed, from_token, new))
             return new
 
         def _hand_over(self, token: int, to: str) -> None:
             t = self.tokens[token]
+            self._book(t.holder, units=-(t.value - t.paid))
+            self._book(to, units=t.value - t.paid)
             t.holder = to
             t.epoch += 1
+
+        def _moving(self, src: Tok, dst: Tok, move) -> None:
+            """Run `move` (value from `src` to `dst`, by the rounding rule) and book the unpaid
+            value it moved: from src's holder to dst's, and a rounding unit charged to neither
+            to the obligor, whose remainder it is (released to it once Settled)."""
+            r = self.receivables[src.rid]
+            before = (src.value - src.paid, dst.value - dst.paid, r.remainder)
+            move()
+            self._book(src.holder, units=(src.value - src.paid) - before[0])
+            self._book(dst.holder, units=(dst.value - dst.paid) - before[1])
+            self._book(r.obligor, units=r.remainder - before[2])
+
+        def _book(self, who: str, *, cash: int = 0, units: int = 0) -> None:
+            """Book currency (+ received, − paid) and unpaid value (+ gained, − given) to `who`
+            by the model's terms (see Books)."""
+            b = self.books[who]
+            b.cash += cash
+            b.units += units
+
+        def _position(self, who: str) -> int:
+            """What `who` has on the chain (as the model, equal to it, says): its cash balance's
+            change since the start, plus the unpaid value it holds, less what it owes as obligor."""
+            held = sum(t.value - t.paid for t in self.tokens.values() if t.holder == who)
+            owed = sum(r.face - r.repaid - r.remainder for r in self.receivables.values()
+                       if r.obligor == who and r.state not in DEAD)  # its remainder comes back to it
+            return self.cash[who] - self.cash_at_start[who] + held - owed
 
         def _now(self) -> int:
             return w.now()
@@ -778,6 +830,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             self.receivables[rid] = Rec(obligor.address, supplier.address, line_id, face, now + days * DAY, doc, token,
                                         paused_at_issue=self.paused_time)
             self.tokens[token] = Tok(supplier.address, rid, VoucherStatus.PENDING, face)
+            self._book(supplier.address, units=face)  # owed for the goods it delivered
+            self._book(obligor.address, units=-face)
             if accept:
                 self.accept_receivable(rid, supplier)
 
@@ -853,6 +907,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 call(actor, rid)
                 r.state = ReceivableState.REJECTED if what == "reject" else ReceivableState.REVOKED
                 del self.tokens[r.root]
+                self._book(r.supplier, units=-r.face)
+                self._book(r.obligor, units=r.face)
                 self.token_approvals.pop(r.root, None)
 
         # -- vouchers ------------------------------------------------------------------------
@@ -913,7 +969,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(error, move)
                 return
             move()
-            move_paid(s, d, value, self.receivables[s.rid], self.consumed, source, dest)
+            self._moving(s, d, lambda: move_paid(s, d, value, self.receivables[s.rid], self.consumed, source, dest))
 
         @precondition(lambda self: getattr(self, "tokens", None))
         @rule(data=st.data(), by_holder=LIKELY, actor=st.sampled_from(actors))
@@ -1058,16 +1114,30 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                     self.tokens[o.token].status = VoucherStatus.ACTIVE
 
         @precondition(lambda self: getattr(self, "offers", None))
-        @rule(data=st.data(), buyer=st.sampled_from(financiers + [p.tier2]), right=LIKELY)
-        def accept_offer(self, data, buyer, right, offer_id=None):
+        @rule(data=st.data(), buyer=st.sampled_from(financiers + [p.tier2]), right=LIKELY,
+              limits=st.sampled_from(["fair"] * 4 + ["price", "unpaid"]))
+        def accept_offer(self, data, buyer, right, limits="fair", offer_id=None, min_unpaid=None):
+            """A financier buys at the price of the voucher's unpaid value, within its limits:
+            `fair` ones (the unpaid value now, the price MARGIN seconds from now), or one limit
+            that must refuse (a price below the one now; more unpaid value than there is), or
+            `min_unpaid` read earlier (the adversary claimed in between)."""
             offer_id = offer_id or self._pick(data, self.offers, "offer")
             o = self.offers[offer_id]
             if right and o.offeree != ZERO:
                 buyer = by_address[o.offeree]
             elif right:
                 buyer = data.draw(st.sampled_from([f for f in financiers if f.address != o.seller]), label="buyer")
-            accept = lambda: led.accept_offer(buyer, offer_id, approve=False)  # noqa: E731
             now = self._now()
+            t = self.tokens.get(o.token)
+            unpaid = t.value - t.paid if t else 0
+            maturity = self.receivables[t.rid].maturity if t else 0
+            # The price only rises with time: at mining it is between the price now and MARGIN later.
+            low, high = price_of(unpaid, o.rate, maturity, now), price_of(unpaid, o.rate, maturity, now + MARGIN)
+            max_price = low - 1 if limits == "price" and low > 0 else high
+            if min_unpaid is None:
+                min_unpaid = unpaid + 1 if limits == "unpaid" else unpaid
+            accept = lambda: led.accept_offer(buyer, offer_id, max_price=max_price,  # noqa: E731
+                                              min_unpaid_value=min_unpaid, approve=False)
             if o.state != OfferState.OPEN:
                 self._refused(FactoringOfferNotOpen, accept)
                 return
@@ -1086,21 +1156,34 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 error = FactoringNotOfferee
             elif r.state != ReceivableState.ACTIVE:
                 error = FactoringReceivableNotActive
+            elif unpaid < min_unpaid:
+                error = FactoringUnpaidValueBelowLimit
+            elif max_price < low:
+                error = FactoringPriceAboveLimit
             elif not (self._member(o.seller) and self._member(buyer.address)):
                 error = MembershipNotMember
             if error:
-                self._refused(error, accept)
+                refused = self._refused(error, accept)
+                if error is FactoringUnpaidValueBelowLimit:
+                    assert (refused.unpaid_value, refused.min_unpaid_value) == (unpaid, min_unpaid)
+                elif error is FactoringPriceAboveLimit:
+                    assert refused.price >= low and refused.max_price == max_price
                 return
-            led.approve_cash(buyer, w.cash, led.factoring.address, o.value)
+            led.approve_cash(buyer, w.cash, led.factoring.address, max_price)
             deal = accept()
             ts = w.chain.w3.eth.get_block(deal.receipt.block_number)["timestamp"]
-            assert deal.price == price_of(o.value, o.rate, r.maturity, ts), "the deal's price is not the formula's"
+            # A financier pays for the unpaid value only: never for what was paid out already.
+            price = price_of(unpaid, o.rate, r.maturity, ts)
+            assert deal.price == price, f"the deal's price {deal.price} is not the formula's {price} on {unpaid} unpaid"
             o.state, o.offeree, o.price = OfferState.ACCEPTED, buyer.address, deal.price
-            o.paid_at_deal = self.tokens[o.token].paid
-            self.tokens[o.token].status = VoucherStatus.ACTIVE
-            self._hand_over(o.token, buyer.address)
+            o.paid_at_deal = t.paid
+            t.status = VoucherStatus.ACTIVE
+            self._hand_over(o.token, buyer.address)  # books the unpaid value from seller to buyer
+            self._book(buyer.address, cash=-price)  # at the model's price, not the chain's
+            self._book(o.seller, cash=price)
             self.cash[buyer.address] -= deal.price
             self.cash[o.seller] += deal.price
+            # What is left of the approval (max_price − price) stays with the currency: not ours.
 
         @precondition(lambda self: getattr(self, "offers", None))
         @rule(data=st.data(), actor=st.sampled_from(financiers), right=LIKELY)
@@ -1165,6 +1248,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             if t.status == VoucherStatus.LOCKED:
                 t.status = VoucherStatus.ACTIVE
                 self._hand_over(o.token, o.seller)
+            self._book(o.seller, cash=-amount)
+            self._book(o.offeree, cash=amount)
             self.cash[o.seller] -= amount
             self.cash[o.offeree] += amount
 
@@ -1189,6 +1274,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 led.approve_cash(actor, w.cash, led.voucher.address, amount)
                 repay()
                 r.repaid += amount
+                self._book(actor.address, cash=-amount, units=amount)
                 if r.repaid == r.face:
                     r.state = ReceivableState.SETTLED
                 self.cash[actor.address] -= amount
@@ -1214,6 +1300,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 claimed = claim()
                 assert claimed.amount == due
                 t.paid += due
+                self._book(t.holder, cash=due, units=-due)
                 r.claimed += due
                 self.consumed[token] = self.consumed.get(token, Fraction(0)) + due
                 assert claimed.closed == (t.paid == t.value)
@@ -1282,6 +1369,35 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                     reached_flows[flow] += bool(reached)
                 reached_flows["examples"] += 1
             super().teardown()
+
+        # -- the adversary -------------------------------------------------------------------
+        # Parties that try to gain what they were not owed, with the moves an auditor found
+        # (issue 13). The model says which custom error refuses each move (nothing is mined for a
+        # refusal: _refused checks it); what goes through is booked, and the invariant
+        # no_party_gains_what_it_was_not_owed checks that nobody ends with more than its books.
+        # Other flows' adversaries (foreclosure, pauses, fingerprints, rounding) add their moves
+        # here, booking what they move with _book.
+        def _open_offers(self) -> list[int]:
+            return [i for i, o in getattr(self, "offers", {}).items() if o.state == OfferState.OPEN]
+
+        @precondition(lambda self: self._open_offers())
+        @rule(data=st.data(), share=st.one_of(st.just(0.0), st.floats(0.0, 1.0)),
+              buyer=st.sampled_from(financiers), right=LIKELY)
+        def adversary_claims_before_the_acceptance(self, data, share, buyer, right):
+            """The seller of an open offer sees a financier's acceptance coming, with limits read
+            now (the voucher's unpaid value). The obligor repays (or not), and the seller claims on
+            its locked voucher first: the acceptance is refused (FactoringUnpaidValueBelowLimit)
+            if the claim took value, and in every case the seller is never paid twice."""
+            offer_id = self._pick(data, self._open_offers(), "offer")
+            o = self.offers[offer_id]
+            t = self.tokens[o.token]
+            seen = t.value - t.paid  # what the financier read before sending
+            if share and self.receivables[t.rid].state == ReceivableState.ACTIVE:
+                self.repay(data, share, p.outsider, True, rid=t.rid)
+            self.claim(data, True, p.outsider, token=o.token)  # allowed: repaid before the sale is the seller's
+            self.accept_offer(data, buyer, right, offer_id=offer_id, min_unpaid=seen)
+            if t.value - t.paid < seen:
+                reached_flows["a claim front-ran an acceptance"] += 1
 
         # -- whole flows -----------------------------------------------------------------------
         # A receivable's end needs many steps in a row; these rules take one there through the
@@ -1450,6 +1566,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 assert receipt.named("ReceivableRemainderReleased")[0].args == {
                     "receivableId": rid, "obligor": r.obligor, "amount": r.remainder}
                 r.claimed += r.remainder
+                self._book(r.obligor, cash=r.remainder, units=-r.remainder)
                 self.cash[led.voucher.address] -= r.remainder
                 self.cash[r.obligor] += r.remainder
                 r.remainder = 0
@@ -1491,6 +1608,20 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 t = self.tokens[o.token]
                 assert t.holder == o.seller and t.value == o.value
                 assert t.status in (VoucherStatus.LOCKED, VoucherStatus.CLOSED), f"offered voucher {o.token} moves"
+
+        @invariant()
+        def no_party_gains_what_it_was_not_owed(self):
+            """Each party's chain position (cash balance change + unpaid value held − unpaid
+            value owed as obligor) equals its books: never more (it gained what it was not owed:
+            paid twice, paid for nothing), never less (it lost what it was owed)."""
+            if not self.started:
+                return
+            for who, b in self.books.items():
+                has, owed = self._position(who), b.cash + b.units
+                assert has <= owed, f"{by_address[who]!r} ends with {has - owed} more than it paid for or was owed"
+                assert has == owed, f"{by_address[who]!r} lost {owed - has} of what it was owed"
+                held = self.cash[who] - self.cash_at_start[who]
+                assert held == b.cash, f"{by_address[who]!r} cash: chain moved {held}, its books {b.cash}"
 
     reached_flows: Counter[str] = Counter()
     try:

@@ -151,7 +151,9 @@ def assert_financing_matches_chain(w, s, block: int, receivables, vouchers) -> N
     for offer_id, d in deals.items():
         _same(d, on_chain[offer_id], DEAL_FIELDS, f"deal {offer_id}")
         e = factored[offer_id]
-        assert (d.price, d.value, d.discount) == (e.args.price, e.args.value, e.args.value - e.args.price)
+        # The price is on the unpaid value sold: the discount is what the seller gave up on it.
+        unpaid = e.args.value - on_chain[offer_id]["paidAtDeal"]
+        assert (d.price, d.value, d.discount) == (e.args.price, e.args.value, unpaid - e.args.price)
         assert (d.block_number, d.tx_hash) == (e["blockNumber"], _tx(e))
         assert d.receivable_id == by_token[d.token_id].receivable_id
         assert d.currency == s.get(Receivable, d.receivable_id).currency

@@ -10,7 +10,7 @@ from ledger.mirror import Offer
 from ledger.types import OfferState
 
 from ...errors import NotOwner
-from ...schemas import Id, OfferCreate, OfferPublic, offer_json, written
+from ...schemas import Id, OfferAccept, OfferCreate, OfferPublic, offer_json, written
 from ...service import Outcome, block_json
 from ..deps import GatewayDep, IdempotencyDep, ReaderDep, WriterDep
 from ..visibility import require_offer
@@ -54,16 +54,22 @@ def cancel(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Idempoten
 
 
 @router.post("/{offer_id}/accept", response_model=None, responses=written())
-def accept(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+def accept(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep,
+           body: OfferAccept | None = None):
     """Buy the offered voucher (FINANCIER; the offeree if one was named): voucher and price change
-    hands in one transaction."""
+    hands in one transaction. The price is on the voucher's unpaid value (value − paid) at
+    acceptance; the body's limits (`max_price`, `min_unpaid_value`, each optional, read from the
+    chain just before sending when omitted) make the contract refuse a deal that changed under
+    the financier (409 `FactoringPriceAboveLimit` / `FactoringUnpaidValueBelowLimit`)."""
+    limits = body or OfferAccept()
 
     def act() -> Outcome:
         caller.need(Role.FINANCIER)
         o = _offer(gateway, offer_id)
         if o.state == int(OfferState.OPEN) and int(o.financier, 16) != 0:
             caller.must_be(o.financier, "financier the offer is made to", offer_id=offer_id)
-        deal = gateway.ledger.accept_offer(caller.account, offer_id)
+        deal = gateway.ledger.accept_offer(caller.account, offer_id, max_price=limits.max_price,
+                                           min_unpaid_value=limits.min_unpaid_value)
         return Outcome({"offer_id": offer_id, "price": str(deal.price)}, deal.receipt)
 
     return gateway.write(caller.party, idem, act)

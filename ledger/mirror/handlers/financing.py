@@ -147,7 +147,7 @@ def factored(store: Store, e: Event) -> None:
     store.put("deal", {
         "offer_id": a["offerId"], "receivable_id": voucher["receivable_id"], "token_id": a["tokenId"],
         "seller": a["seller"], "financier": a["financier"], "currency": receivable["currency"],
-        "value": a["value"], "price": a["price"], "discount": a["value"] - a["price"], "rate_bps": a["rateBps"],
+        "value": a["value"], "price": a["price"], "discount": a["value"] - voucher["paid"] - a["price"], "rate_bps": a["rateBps"],
         "recourse": a["recourse"], "paid_at_deal": voucher["paid"], "block_number": e.block_number,
         "tx_hash": e.tx_hash,
     })
