@@ -19,6 +19,8 @@ CHECKS: dict[str, str] = {
                 "a foreclosure credits at most the asset's value and the defaulted unpaid amount, and only a "
                 "foreclosed asset returns"),
     "documents": "each trade-document fingerprint backs at most one live receivable of each obligor",
+    "pause_clock": "pauses and unpauses alternate; no receivable is marked Overdue before maturity + grace + the "
+                   "time paused since its issue; pausedTime and every overdueAt equal the chain's views",
     "chain_views": "the state rebuilt from events equals the contracts' views at the audited block",
     "mirror": "the SQL mirror equals the rebuilt state at the same block, its event_log equals the chain's logs, "
               "and its members, roles, pause state and approvals equal the contracts' views at that block",

@@ -77,6 +77,12 @@ class Rebuild:
         self.remainders: dict[int, int] = defaultdict(int)
         #: The paid move the last TransferValue calls for: (source, target, paid moved, rounded).
         self._paid_move: tuple[int, int, int, bool] | None = None
+        #: The voucher contract's pauses in order: [Paused block, Unpaused block or None]; after
+        #: `set_times`, [since, until or None] in seconds. `now`: the audited block's timestamp.
+        self.pauses: list[list[int | None]] = []
+        self.pauses_at_issue: dict[int, int] = {}  # receivable -> pauses begun before its issue
+        self.overdue_marked: dict[int, tuple[int, dict[str, Any]]] = {}  # receivable -> (block, location)
+        self.now: int | None = None
         self._handlers = {name[3:]: getattr(self, name) for name in dir(self) if name.startswith("on_")}
 
     # -- driver ----------------------------------------------------------------------------------
@@ -332,6 +338,7 @@ class Rebuild:
             "state": int(ReceivableState.PENDING), "issued_block": e.block_number, "tx_hash": e.tx_hash,
             "issued_at": None,
         }
+        self.pauses_at_issue[rid] = len(self.pauses)
         self.issued_at[rid] = i
         self._issued.add(rid)
         root = self.vouchers.get(a["tokenId"])
@@ -399,7 +406,44 @@ class Rebuild:
                       "repaid", where(e, receivable_id=r["receivable_id"]), r["face_value"], r["repaid"])
 
     def on_ReceivableOverdue(self, i: int, e: Event) -> None:
-        self._state(e, ReceivableState.OVERDUE)
+        r = self._state(e, ReceivableState.OVERDUE)
+        self.overdue_marked[r["receivable_id"]] = (e.block_number, where(e, receivable_id=r["receivable_id"]))
+
+    # -- the pause clock (IReceivableVoucher: no right lost to time paused) -----------------------
+
+    def on_Paused(self, i: int, e: Event) -> None:
+        if self.pauses and self.pauses[-1][1] is None:
+            self.flag("pause_clock", "Paused while already paused", where(e), "unpaused", "paused")
+            return
+        self.pauses.append([e.block_number, None])
+
+    def on_Unpaused(self, i: int, e: Event) -> None:
+        if not self.pauses or self.pauses[-1][1] is not None:
+            self.flag("pause_clock", "Unpaused while not paused", where(e), "paused", "unpaused")
+            return
+        self.pauses[-1][1] = e.block_number
+
+    def paused_time(self, at: int, pauses: int | None = None) -> int:
+        """The time paused up to timestamp `at` (pausedTime), counting only the first `pauses`
+        pauses when given (the clock as a receivable's issue found it)."""
+        total = 0
+        for since, until in self.pauses[:pauses]:
+            total += (at if until is None else until) - since
+        return total
+
+    def overdue_at(self, receivable_id: int, at: int) -> int:
+        """When the receivable can be marked Overdue, as seen at timestamp `at` (overdueAt)."""
+        r = self.receivables[receivable_id]
+        grace = self.credit_lines[r["line_id"]]["grace_period"]
+        return r["maturity"] + grace + self.paused_time(at) - self.paused_time(at, self.pauses_at_issue[receivable_id])
+
+    def _check_overdue_marks(self, timestamps: dict[int, int]) -> None:
+        for rid, (block, loc) in self.overdue_marked.items():
+            at = timestamps[block]
+            due = self.overdue_at(rid, at)
+            if at <= due:
+                self.flag("pause_clock", f"receivable {rid} was marked Overdue at {at}, not after {due} "
+                          "(maturity + grace + time paused since issue)", loc, f"> {due}", at)
 
     def on_ReceivableDefaulted(self, i: int, e: Event) -> None:
         self._state(e, ReceivableState.DEFAULTED)
@@ -607,6 +651,8 @@ class Rebuild:
         blocks |= {a["appraised_at"] for a in self.appraisals.values()}
         blocks |= {p["pledged_at"] for p in self.pledges.values()}
         blocks |= {p["ended_at"] for p in self.pledges.values() if p["ended_at"]}
+        blocks |= {b for pause in self.pauses for b in pause if b is not None}
+        blocks |= {block for block, _ in self.overdue_marked.values()}
         return blocks
 
     def set_times(self, timestamps: dict[int, int]) -> None:
@@ -621,6 +667,8 @@ class Rebuild:
             p["pledged_at"] = timestamps[p["pledged_at"]]
             if p["ended_at"]:
                 p["ended_at"] = timestamps[p["ended_at"]]
+        self.pauses = [[timestamps[since], None if until is None else timestamps[until]] for since, until in self.pauses]
+        self._check_overdue_marks(timestamps)
 
     # -- checks on the final state ---------------------------------------------------------------
 

@@ -181,6 +181,17 @@ def compare_views(state: Rebuild, rpc: AuditRpc, contracts: dict[str, tuple[str,
                                          f"chain, {rid} by events", loc, rid, c))
         ask(receivable_of_document, (obligor, bytes.fromhex(doc[2:])), same_backing, location=loc)
 
+    # The pause clock: pausedTime() and each receivable's overdueAt() (IReceivableVoucher), from
+    # the Paused / Unpaused events' timestamps and the audited block's.
+    if state.now is not None:
+        paused_time, overdue_at = views("ReceivableVoucher", "pausedTime", "overdueAt")
+        ask(paused_time, (), lambda c, want=state.paused_time(state.now): _same_value(
+            found, want, c, {"view": "pausedTime"}, "time paused"), location={"view": "pausedTime"})
+        for rid in state.receivables:
+            loc = {"receivable_id": rid, "view": "overdueAt"}
+            ask(overdue_at, (rid,), lambda c, want=state.overdue_at(rid, state.now), loc=loc, rid=rid: _same_value(
+                found, want, c, loc, f"receivable {rid}'s overdue moment"), location=loc)
+
     line_of, collateral_of = views("CreditLines", "lineOf", "collateralOf")
     for line_id, line in state.credit_lines.items():
         loc = {"line_id": line_id, "view": "lineOf"}

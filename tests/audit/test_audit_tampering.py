@@ -219,3 +219,65 @@ def test_an_edited_uri_is_reported_byte_for_byte(audited, mirror_copy):
     assert [(d["location"]["table"], d["location"]["row"], d["location"]["column"]) for d in found] == [
         ("data_asset", {"asset_id": odd}, "uri_hex")]
     assert found[0]["expected"] == "0x" + "ipfs://odd\x00uri/\u6570".encode().hex()
+
+
+def _rebuilt(auditor: Auditor, events) -> Rebuild:
+    """Rebuild `events` as Auditor.rebuild does: replay, then the block times and the audited one."""
+    state = Rebuild(events).run()
+    blocks = sorted(state.timed_blocks())
+    headers = auditor.rpc.batch_results([("eth_getBlockByNumber", [hex(n), False]) for n in blocks])
+    state.set_times({n: int(h["timestamp"], 16) for n, (_, h) in zip(blocks, headers, strict=True)})
+    state.now = auditor.history.timestamp
+    return state
+
+
+def test_the_pause_clock_is_rebuilt_and_compared_with_pausedtime_and_overdueat(audited):
+    """The pause clock (issue 13.5) is state the audit did not compare: pausedTime() and each
+    receivable's overdueAt() now equal what the Paused/Unpaused events say, and a receivable
+    marked Overdue before maturity + grace + time paused since issue is reported."""
+    from ledger.audit.views import compare_views
+
+    # A receivable that lives through a 10-day pause, then is marked Overdue: its overdueAt
+    # moved by the 10 days; one issued after the pause did not.
+    w, led = audited.world, audited.world.ledger
+    during = w.issue()
+    led.pause(w.operator)
+    w.advance(10 * 86_400)
+    led.unpause(w.operator)
+    after = w.issue()
+    w.advance(90 * 86_400 + 7 * 86_400 + 10 * 86_400 + 1)
+    led.mark_overdue(w.tier2, during.receivable_id)
+    assert led.overdue_at(during.receivable_id) - led.receivable(during.receivable_id).maturity >= 7 * 86_400 + 10 * 86_400
+    assert led.overdue_at(after.receivable_id) - led.receivable(after.receivable_id).maturity == 7 * 86_400
+
+    with Auditor(audited.url, audited.deployment) as auditor:
+        state = auditor.rebuild()
+        history = auditor.history
+        events = list(history.events)
+        assert state.pauses and state.pauses[-1][1] is not None  # the world pauses and unpauses
+        found, _ = compare_views(state, auditor.rpc, history.contracts, history.block)
+        assert [d for d in found if d.location.get("view") in ("pausedTime", "overdueAt")] == []
+        assert not [d for d in state.found if d.check == "pause_clock"]
+
+        # A history without its Unpaused: the ledger would still be paused, the clock running.
+        unpaused = max(i for i, e in enumerate(events) if e.name == "Unpaused")
+        running = _rebuilt(auditor, events[:unpaused] + events[unpaused + 1:])
+        found, _ = compare_views(running, auditor.rpc, history.contracts, history.block)
+        wrong = [d.location for d in found if d.location.get("view") in ("pausedTime", "overdueAt")]
+        assert {"view": "pausedTime"} in wrong
+        assert {"receivable_id": during.receivable_id, "view": "overdueAt"} in wrong
+        # A history without its Paused: an Unpaused that nothing paused.
+        paused = next(i for i, e in enumerate(events) if e.name == "Paused")
+        lone = Rebuild(events[:paused] + events[paused + 1:]).run()
+        (flag,) = [d for d in lone.found if d.check == "pause_clock"]
+        assert flag.location["event"] == "Unpaused" and "not paused" in flag.message
+
+        # A receivable marked Overdue although, by its issue's maturity, it was not yet due.
+        rid = during.receivable_id
+        issued = next(i for i, e in enumerate(events) if e.name == "ReceivableIssued" and e.args["receivableId"] == rid)
+        late = list(events)
+        late[issued] = replace(events[issued], args={**events[issued].args,
+                                                      "maturity": events[issued].args["maturity"] + 400 * 86_400})
+        early = [d for d in _rebuilt(auditor, late).found if d.check == "pause_clock"]
+        assert [d.location["receivable_id"] for d in early] == [rid]
+        assert early[0].location["event"] == "ReceivableOverdue" and "marked Overdue" in early[0].message
