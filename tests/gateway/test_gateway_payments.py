@@ -178,3 +178,22 @@ def test_a_repayment_cut_off_by_a_crash_is_resumed_without_paying_twice(gw):
     assert retried.json()["tx_hash"] == first.json()["tx_hash"]
     assert gw.head() == head and gw.ledger.receivable(rid).repaid == 1000
     assert _allowance(gw, gw.core, gw.ledger.voucher.address) == 0
+
+
+def test_a_settling_repayment_cut_off_by_a_crash_is_answered_from_the_chain(gw):
+    """Attack (red team): the repayment that settles the receivable is cut off after it was
+    mined. Its re-run's pre-check now sees a settled receivable (a refusal) and the obligor's
+    allowance at 0; the retry must still answer what the first attempt did, send nothing, and
+    leave no allowance."""
+    rid = gw.issue()["receivable_id"]
+    face = gw.ledger.receivable(rid).face_value
+    key = str(uuid.uuid4())
+    first = gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": str(face)}, key=key)
+    assert first.status_code == 200, first.json()
+    crash(gw, key)
+    head, cash = gw.head(), _cash(gw, gw.core)
+    retried = gw.post(gw.core, f"/v1/receivables/{rid}/repayments", {"amount": str(face)}, key=key)
+    assert retried.status_code == 200, retried.json()
+    assert first.json()["tx_hash"] in json.dumps(retried.json())
+    assert gw.head() == head and _cash(gw, gw.core) == cash and gw.ledger.receivable(rid).repaid == face
+    assert _allowance(gw, gw.core, gw.ledger.voucher.address) == 0
