@@ -293,6 +293,55 @@ def test_a_reorg_rolls_back_a_pledge_an_appraisal_and_a_foreclosure(mw, db, tmp_
     assert _strip_cursor(dump(fresh)) == _strip_cursor(dump(db))
 
 
+@pytest.mark.parametrize("depth", [3, 4], ids=["window", "window+1"])
+def test_a_reorg_as_deep_as_the_window_undoes_a_withdrawal_a_return_and_a_pause(mw, db, depth):
+    """Attack (red team) at the window's edge with the rules this round added: the last three
+    blocks withdraw an appraisal (a row deleted), return a foreclosed asset (owner and pledge
+    state) and pause the ledger. A reorg exactly as deep as the window (3) must bring every row
+    back as the chain has it; one block deeper halts, changing nothing."""
+    led = mw.ledger
+    appraiser, appraiser2, exchange = parties(mw)
+    led.set_advance_rate(mw.bank, mw.line_id, RATE)
+    a = ready_asset(mw, appraiser, exchange, 4_000_000, 365)
+    led.appraise(appraiser2, a, report_hash=os.urandom(32), value=4_500_000, valid_until=mw.now() + 300 * DAY)
+    pledge_a = led.pledge(mw.core, a, mw.line_id).pledge_id
+    issued = mw.issue(100_000)
+    token = led.split(mw.tier1, issued.token_id, mw.bank, 60_000).token_id
+    mw.advance(90 * DAY + GRACE + DAY)
+    default(mw, issued.receivable_id)
+    led.foreclose(mw.bank, a, token)
+    led.repay(mw.core, issued.receivable_id, 100_000)  # approve, repay, reset: A may now return
+    with mw.mirror(db, window=3) as mirror:
+        mirror.sync()
+        before = dump(db)
+        head = mw.head()
+        led.withdraw_appraisal(appraiser2, a)
+        led.redeem_data_asset(mw.spare, a)
+        led.pause(mw.operator)
+        mirror.sync()
+        assert_mirror_matches_chain(mw, db)
+        with MirrorReader(db).snapshot() as snap:
+            assert snap.session.get(DataAsset, a).owner == mw.core.address
+            assert snap.session.get(Pledge, pledge_a).state == PledgeState.RETURNED
+        cursor = mirror.cursor
+        mw.rpc("anvil_reorg", depth, [])
+        mw.chain.forget_local_state()
+        if depth > 3:
+            with pytest.raises(MirrorHalted, match="deeper than the window of 3 blocks|without an undo journal"):
+                mirror.sync()
+            assert mirror.cursor == cursor
+            return
+        assert mirror.sync().number == head + 3
+        assert_mirror_matches_chain(mw, db)
+        after = dump(db)
+        assert _strip_cursor(after) == _strip_cursor(before)
+        with MirrorReader(db).snapshot() as snap:
+            assert snap.session.get(DataAsset, a).owner == mw.bank.address
+            assert snap.session.get(Pledge, pledge_a).state == PledgeState.FORECLOSED
+            assert snap.session.get(Appraisal, (a, 1)).value == 4_500_000
+        assert not led.paused()
+
+
 # -- upgrading a mirror built before the data assets ---------------------------------------------
 
 
