@@ -245,3 +245,37 @@ def test_pausing_twice_or_unpausing_a_running_ledger_is_refused(w, p, led):
     led.pause(p.operator)
     with pytest.raises(EnforcedPause):
         led.pause(p.operator)
+
+
+def test_a_pause_after_the_overdue_moment_does_not_cure_the_receivable(w, p, led):
+    """Attack (red team): pausing once the grace period is over, before anyone marked the
+    receivable, must not make it not-overdue again: the overdue moment moves with the pause, so
+    it stays as far in the past as it was when the pause began; marking goes on at the unpause."""
+    issued = w.issue(100_000, maturity_days=30)
+    rid = issued.receivable_id
+    w.advance(30 * DAY + GRACE + DAY)  # a day past the overdue moment, not marked
+    late_by = w.now() - led.overdue_at(rid)
+    assert late_by >= DAY
+    led.pause(p.operator)
+    w.advance(5 * DAY)
+    assert w.now() - led.overdue_at(rid) == late_by  # during the pause: still as late
+    refused(w, led.mark_overdue, p.outsider, rid)
+    led.unpause(p.operator)
+    assert w.now() - led.overdue_at(rid) == late_by
+    led.mark_overdue(p.outsider, rid)
+    led.declare_default(p.bank, rid)
+    assert led.receivable(rid).state == ReceivableState.DEFAULTED
+
+
+def test_a_pause_between_issue_and_acceptance_counts_from_the_issue(w, p, led):
+    """Attack (red team): a receivable left pending across a pause; the clock taken at issue
+    counts that pause (the obligor's grace is not shortened by it either way)."""
+    maturity = w.now() + 30 * DAY
+    pending = led.issue(p.core, p.tier1, line_id=w.line_id, currency=w.cash, face_value=10_000,
+                        maturity=maturity, document_hash=os.urandom(32))
+    start = block_time(w, led.pause(p.operator))
+    w.advance(2 * DAY)
+    refused(w, led.accept, p.tier1, pending.receivable_id)
+    paused_for = block_time(w, led.unpause(p.operator)) - start
+    led.accept(p.tier1, pending.receivable_id)
+    assert led.overdue_at(pending.receivable_id) == maturity + GRACE + paused_for
