@@ -93,13 +93,14 @@ import {IERC3525} from "./IERC3525.sol";
  *   EnforcedPause before anything changes: issue, accept, reject, revoke, every transfer,
  *   split and merge, claim, markOverdue, declareDefault, the Factoring hooks; in Factoring
  *   offer, cancel, accept, exerciseRecourse and payRecourse; in DataAssetRegistry pledge,
- *   release and foreclose.
+ *   release, foreclose and redeem.
  * - {repay} MUST go on while paused: paying a debt down only brings money in, and an obligor
  *   must always be able to cure.
  * - What moves no value and only bounds or authorises later actions goes on: membership
  *   (admit, grant, revoke, expel: the operator must be able to expel a compromised account
  *   while paused), approvals, CreditLines grant / setTerms / setAdvanceRate, and in
- *   DataAssetRegistry register, list, appraise and sync. Views always work.
+ *   DataAssetRegistry register, list, appraise, withdrawAppraisal, strikeAppraisals and sync.
+ *   Views always work.
  * - No party loses a right because of time spent paused. {pausedTime} is the total time the
  *   ledger has been paused (the current pause included); a period that protects a party
  *   against another's action MUST be measured on the clock that stops during pauses: the
