@@ -625,6 +625,23 @@ class Rebuild:
         if total > unpaid:
             self.flag("pledges", f"foreclosures hold {total} against receivable {receivable_id}, of which only "
                       f"{unpaid} is unpaid", loc, unpaid, total)
+        # The exposure is one voucher the pledgee holds (IDataAssetRegistry): every asset held
+        # against the receivable cites it, and together they are credited at most its unpaid value.
+        token_id = e.args["tokenId"]
+        v = self.vouchers.get(token_id)
+        if v is None or v["burned"] or v["holder"] != e.args["financier"] or v["receivable_id"] != receivable_id:
+            self.flag("pledges", f"foreclosure cites voucher {token_id}, not one of receivable {receivable_id} held "
+                      f"by the pledgee {e.args['financier']}", {**loc, "token_id": token_id}, e.args["financier"],
+                      v and v["holder"])
+            return
+        cited = {p["token_id"] for p in self.pledges.values()
+                 if p["state"] == PledgeState.FORECLOSED and p["receivable_id"] == receivable_id}
+        if cited != {token_id}:
+            self.flag("pledges", f"assets held against receivable {receivable_id} cite vouchers {sorted(cited)}, "
+                      "not one", {**loc, "token_id": token_id}, [token_id], sorted(cited))
+        if total > v["value"] - v["paid"]:
+            self.flag("pledges", f"foreclosures hold {total} against voucher {token_id}, whose unpaid value is "
+                      f"{v['value'] - v['paid']}", {**loc, "token_id": token_id}, v["value"] - v["paid"], total)
 
     def on_DataAssetReturned(self, i: int, e: Event) -> None:
         a = e.args

@@ -281,3 +281,53 @@ def test_the_pause_clock_is_rebuilt_and_compared_with_pausedtime_and_overdueat(a
         early = [d for d in _rebuilt(auditor, late).found if d.check == "pause_clock"]
         assert [d.location["receivable_id"] for d in early] == [rid]
         assert early[0].location["event"] == "ReceivableOverdue" and "marked Overdue" in early[0].message
+
+
+def test_foreclosures_citing_another_voucher_than_the_held_assets_are_reported(audited):
+    """The rule of 408a8a2 seen from the events: every asset held against a receivable cites one
+    voucher, held by the pledgee, and they are credited at most its unpaid value."""
+    import os
+
+    import audit_world
+
+    from ledger import Role
+
+    w, led = audited.world, audited.world.ledger
+    appraiser, exchange = w.spare, audit_world.mirror_world.dev_account(7)
+    if Role.APPRAISER not in led.roles(appraiser):  # the lifecycle admitted both
+        led.admit(w.operator, appraiser, [Role.APPRAISER])
+        led.admit(w.operator, exchange, [Role.EXCHANGE])
+    assets = []
+    for _ in range(2):
+        asset = led.register_data_asset(w.core, os.urandom(32)).asset_id
+        led.appraise(appraiser, asset, report_hash=os.urandom(32), value=20_000, valid_until=w.now() + 180 * 86_400)
+        led.list_data_asset(exchange, asset, b"SZDE-0002".ljust(32, b"\0"))
+        led.pledge(w.core, asset, w.line_id)
+        assets.append(asset)
+    issued = w.issue()
+    token = led.split(w.tier1, issued.token_id, w.bank, 50_000).token_id
+    other = led.split(w.tier1, issued.token_id, w.bank, 10_000).token_id
+    w.advance(90 * 86_400 + 7 * 86_400 + 1)
+    led.mark_overdue(w.tier2, issued.receivable_id)
+    led.declare_default(w.bank, issued.receivable_id)
+    for asset in assets:
+        led.foreclose(w.bank, asset, token)
+
+    with Auditor(audited.url, audited.deployment) as auditor:
+        events = list(auditor.rebuild().events)
+        assert not [d for d in auditor.state.found if d.check == "pledges"]
+    second = max(i for i, e in enumerate(events) if e.name == "DataAssetForeclosed")
+    e = events[second]
+
+    def flags(**args):
+        tampered = list(events)
+        tampered[second] = replace(e, args={**e.args, **args})
+        return [d for d in Rebuild(tampered).run().found if d.check == "pledges"]
+
+    (two,) = [d for d in flags(tokenId=other) if "cite vouchers" in d.message]
+    assert two.actual == sorted([token, other])
+    assert two.location["receivable_id"] == issued.receivable_id and two.location["log_index"] == e.log_index
+    (foreign,) = flags(tokenId=issued.token_id)  # tier1's voucher: not the pledgee's
+    assert "held by the pledgee" in foreign.message and foreign.actual == w.tier1.address
+    over = flags(recovered=35_000, value=35_000)  # 20,000 + 35,000 held against a 50,000 voucher
+    assert any("unpaid value is 50000" in d.message for d in over)
