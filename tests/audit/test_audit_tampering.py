@@ -331,3 +331,25 @@ def test_foreclosures_citing_another_voucher_than_the_held_assets_are_reported(a
     assert "held by the pledgee" in foreign.message and foreign.actual == w.tier1.address
     over = flags(recovered=35_000, value=35_000)  # 20,000 + 35,000 held against a 50,000 voucher
     assert any("unpaid value is 50000" in d.message for d in over)
+
+
+def test_an_audit_during_a_pause_agrees_with_the_running_pause_clock(audited):
+    """pausedTime() and overdueAt() move on while paused: the audit of a block inside a pause
+    computes them at that block's timestamp, as the node's eth_call at that block does."""
+    from ledger.audit.views import compare_views
+
+    w, led = audited.world, audited.world.ledger
+    issued = w.issue()
+    led.pause(w.operator)
+    try:
+        w.advance(3 * 86_400)
+        with Auditor(audited.url, audited.deployment) as auditor:
+            state = auditor.rebuild()
+            assert state.pauses[-1][1] is None  # paused at the audited block
+            found, _ = compare_views(state, auditor.rpc, auditor.history.contracts, auditor.history.block)
+            clock = [d for d in found if d.location.get("view") in ("pausedTime", "overdueAt")]
+            assert clock == []
+            assert state.overdue_at(issued.receivable_id, state.now) >= led.receivable(issued.receivable_id).maturity \
+                + 7 * 86_400 + 3 * 86_400
+    finally:
+        led.unpause(w.operator)
