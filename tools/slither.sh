@@ -17,7 +17,7 @@ trap 'rm -rf "$out"' EXIT
 
 echo "=== slither: contracts/ through tools/solc ===" >&2
 # slither exits non-zero whenever it reports anything (all impacts); the gate decides.
-"$slither" contracts --solc-standard-json --solc tools/solc --json "$out/slither.json" "$@" \
+"$slither" contracts --solc-standard-json --solc tools/solc-slither --json "$out/slither.json" "$@" \
     > "$out/slither.log" 2>&1
 code=$?
 if [[ ! -s "$out/slither.json" ]]; then
