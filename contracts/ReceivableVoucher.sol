@@ -11,7 +11,8 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
-import {IERC3525, IERC3525Receiver} from "./interfaces/IERC3525.sol";
+import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
+import {IERC3525, IERC3525Metadata, IERC3525Receiver} from "./interfaces/IERC3525.sol";
 import {IReceivableVoucher} from "./interfaces/IReceivableVoucher.sol";
 import {ICreditLines} from "./interfaces/ICreditLines.sol";
 import {Membership} from "./Membership.sol";
@@ -90,6 +91,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     address private immutable _creditLines;
     address private immutable _factoring;
     uint8 private immutable _valueDecimals;
+    address private immutable _descriptor;
 
     Counters private _counters;
     PauseClock private _clock;
@@ -108,11 +110,15 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
      * @param factoring_ The Factoring contract, the only caller of the lock/deliver hooks.
      * @param valueDecimals_ Decimals of every settlement currency used here (CreditLines
      * refuses a line in a currency with other decimals).
+     * @param descriptor_ The VoucherDescriptor that answers tokenURI, slotURI and contractURI.
      */
-    constructor(address admin, address creditLines_, address factoring_, uint8 valueDecimals_) Membership(admin) {
+    constructor(address admin, address creditLines_, address factoring_, uint8 valueDecimals_, address descriptor_)
+        Membership(admin)
+    {
         _creditLines = creditLines_;
         _factoring = factoring_;
         _valueDecimals = valueDecimals_;
+        _descriptor = descriptor_;
     }
 
     // ----------------------------------------------------------------------------------------
@@ -561,6 +567,27 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         return _SYMBOL;
     }
 
+    /// @inheritdoc IERC721Metadata
+    function tokenURI(uint256 tokenId) external view returns (string memory) {
+        _requireExists(tokenId);
+        _describe();
+    }
+
+    /// @inheritdoc IERC3525Metadata
+    function slotURI(uint256) external view returns (string memory) {
+        _describe();
+    }
+
+    /// @inheritdoc IERC3525Metadata
+    function contractURI() external view returns (string memory) {
+        _describe();
+    }
+
+    /// @inheritdoc IReceivableVoucher
+    function descriptor() external view returns (address) {
+        return _descriptor;
+    }
+
     /// @inheritdoc IERC3525
     function valueDecimals() external view override returns (uint8) {
         return _valueDecimals;
@@ -658,6 +685,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     /// @inheritdoc IERC165
     function supportsInterface(bytes4 interfaceId) public view override(AccessControl, IERC165) returns (bool) {
         return interfaceId == type(IERC3525).interfaceId || interfaceId == type(IERC721).interfaceId
+            || interfaceId == type(IERC3525Metadata).interfaceId || interfaceId == type(IERC721Metadata).interfaceId
             || super.supportsInterface(interfaceId);
     }
 
@@ -815,6 +843,20 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         emit TransferValue(tokenId, 0, value);
         emit SlotChanged(tokenId, slot, 0);
         emit Transfer(holder, address(0), tokenId);
+    }
+
+    /// @dev Answer a metadata view with the descriptor's answer to the same call (IVoucherDescriptor
+    /// has the same selectors): its return data, or its revert, byte for byte. Never returns.
+    function _describe() private view {
+        address target = _descriptor;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            let ok := staticcall(gas(), target, ptr, calldatasize(), 0, 0)
+            returndatacopy(ptr, 0, returndatasize())
+            if iszero(ok) { revert(ptr, returndatasize()) }
+            return(ptr, returndatasize())
+        }
     }
 
     function _requireExists(uint256 tokenId) private view returns (address holder) {

@@ -32,6 +32,8 @@ class Deployment:
     value_decimals: int
     #: The DataAssetRegistry; None in deployment files written before it existed.
     data_assets: str | None = None
+    #: The VoucherDescriptor (tokenURI, slotURI, contractURI); None in files written before it.
+    descriptor: str | None = None
 
     def save(self, directory: Path = DEPLOYMENTS_DIR) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
@@ -68,14 +70,14 @@ def deploy(
     value_decimals: int = DEFAULT_VALUE_DECIMALS,
     save: bool = True,
 ) -> Deployment:
-    """Deploy ReceivableVoucher, CreditLines, Factoring and DataAssetRegistry, wired together.
+    """Deploy ReceivableVoucher, CreditLines, Factoring, DataAssetRegistry and VoucherDescriptor, wired.
 
-    The voucher contract takes the CreditLines and Factoring addresses in its constructor
-    (immutables, so its hot paths read no storage for them) and both take the voucher's;
-    CreditLines likewise takes the DataAssetRegistry's (the only writer of its collateral), which
-    takes the voucher's and CreditLines'. The addresses deployed later are computed from the
-    deployer's next nonces (order: voucher, CreditLines, Factoring, DataAssetRegistry), then
-    checked once all are mined.
+    The voucher contract takes the CreditLines, Factoring and VoucherDescriptor addresses in its
+    constructor (immutables, so its hot paths read no storage for them) and they take the
+    voucher's; CreditLines likewise takes the DataAssetRegistry's (the only writer of its
+    collateral), which takes the voucher's and CreditLines'. The addresses deployed later are
+    computed from the deployer's next nonces (order: voucher, CreditLines, Factoring,
+    DataAssetRegistry, VoucherDescriptor), then checked once all are mined.
 
     Raises:
         DeploymentError: the contracts did not end up wired to each other.
@@ -85,16 +87,19 @@ def deploy(
     predicted_lines = create_address(deployer.address, nonce + 1)
     predicted_factoring = create_address(deployer.address, nonce + 2)
     predicted_assets = create_address(deployer.address, nonce + 3)
+    predicted_descriptor = create_address(deployer.address, nonce + 4)
     voucher, start_block = deploy_artifact(
         chain, deployer, artifacts["ReceivableVoucher"], deployer.address, predicted_lines, predicted_factoring,
-        value_decimals,
+        value_decimals, predicted_descriptor,
     )
     credit_lines, _ = deploy_artifact(chain, deployer, artifacts["CreditLines"], voucher, predicted_assets)
     factoring, _ = deploy_artifact(chain, deployer, artifacts["Factoring"], voucher)
     data_assets, _ = deploy_artifact(chain, deployer, artifacts["DataAssetRegistry"], voucher, credit_lines)
+    descriptor, _ = deploy_artifact(chain, deployer, artifacts["VoucherDescriptor"], voucher)
     for name, actual, expected in (("CreditLines", credit_lines, predicted_lines),
                                    ("Factoring", factoring, predicted_factoring),
-                                   ("DataAssetRegistry", data_assets, predicted_assets)):
+                                   ("DataAssetRegistry", data_assets, predicted_assets),
+                                   ("VoucherDescriptor", descriptor, predicted_descriptor)):
         if actual != expected:
             raise DeploymentError(
                 f"{name} deployed at {actual}, but the contracts deployed before it expect {expected}: "
@@ -106,6 +111,7 @@ def deploy(
         credit_lines=credit_lines,
         factoring=factoring,
         data_assets=data_assets,
+        descriptor=descriptor,
         start_block=start_block,
         deployer=deployer.address,
         value_decimals=value_decimals,

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IERC721Metadata} from "@openzeppelin/contracts/token/ERC721/extensions/IERC721Metadata.sol";
 
 /**
  * @title ERC-3525 Semi-Fungible Token Standard
@@ -71,6 +72,20 @@ interface IERC3525 is IERC721 {
      * @return ID of the new token created for `_to` which receives the transferred value.
      */
     function transferFrom(uint256 _fromTokenId, address _to, uint256 _value) external returns (uint256);
+}
+
+/**
+ * @title ERC-3525 Semi-Fungible Token Standard, optional extension for metadata
+ * @dev Interface for the contract-level, slot-level and token-level metadata (URIs of JSON, here
+ * data: URIs). The ERC-165 identifier is 0xe1600902; its ERC-721 part (name, symbol, tokenURI)
+ * is IERC721Metadata, 0x5b5e139f.
+ */
+interface IERC3525Metadata is IERC3525, IERC721Metadata {
+    /// @notice The contract's metadata: a JSON document (name, description, valueDecimals).
+    function contractURI() external view returns (string memory);
+
+    /// @notice A slot's metadata: a JSON document (name, description, properties).
+    function slotURI(uint256 _slot) external view returns (string memory);
 }
 
 /**

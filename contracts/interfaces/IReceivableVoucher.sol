@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IERC3525} from "./IERC3525.sol";
+import {IERC3525Metadata} from "./IERC3525.sol";
 
 /**
  * @title Receivable vouchers: core-enterprise payment promises as ERC-3525 tokens
@@ -87,6 +87,13 @@ import {IERC3525} from "./IERC3525.sol";
  *   for that voucher and operator since its last Transfer, else 0.
  * - Values are in the smallest unit of the receivable's currency and fit in 128 bits.
  *
+ * Metadata (IERC3525Metadata 0xe1600902, IERC721Metadata 0x5b5e139f): {tokenURI}, {slotURI} and
+ * {contractURI} MUST be answered by the descriptor contract fixed at deployment ({descriptor},
+ * IVoucherDescriptor), read-only, so no write pays for them: each is a
+ * `data:application/json;base64,` URI of a JSON document built from this contract's views at
+ * the time of the call. {tokenURI} MUST revert with VoucherNonexistent for a voucher that does
+ * not exist (or was burned); {slotURI} with ReceivableNonexistent for an unknown receivable.
+ *
  * Pause (the one policy of every contract of the ledger; OPERATOR pauses and unpauses here,
  * and Factoring and DataAssetRegistry read {paused} from this contract):
  * - While paused, every change of who holds, owes or is owed value MUST revert with
@@ -112,7 +119,7 @@ import {IERC3525} from "./IERC3525.sol";
  *   validity (a new appraisal may be made during a pause); and so does maturity (repayment
  *   goes on).
  */
-interface IReceivableVoucher is IERC3525 {
+interface IReceivableVoucher is IERC3525Metadata {
     enum ReceivableState {
         None,
         Pending,
@@ -299,4 +306,7 @@ interface IReceivableVoucher is IERC3525 {
     function receivableOfDocument(address obligor, bytes32 documentHash) external view returns (uint256);
 
     function creditLines() external view returns (address);
+
+    /// @notice The IVoucherDescriptor that builds tokenURI, slotURI and contractURI.
+    function descriptor() external view returns (address);
 }

@@ -115,11 +115,12 @@ def _deployer() -> str:
 def test_deploy_script_deploys_the_contracts_wired_as_ledger_deploy(tmp_path, project):
     output = brownie_run("scripts/deploy.py", tmp_path, project)
     found = dict(re.findall(r"^  (\w+) +(0x[0-9a-fA-F]{40})$", output, re.MULTILINE))
-    names = ["ReceivableVoucher", "CreditLines", "Factoring", "DataAssetRegistry", "SettlementToken"]
+    names = ["ReceivableVoucher", "CreditLines", "Factoring", "DataAssetRegistry", "VoucherDescriptor",
+             "SettlementToken"]
     assert list(found) == names, output
     # Deployed in ledger.deploy's order from the first dev account, at the predicted addresses.
     deployer = _deployer()
-    assert [found[name] for name in names] == [create_address(deployer, nonce) for nonce in range(5)]
+    assert [found[name] for name in names] == [create_address(deployer, nonce) for nonce in range(6)]
 
 
 def test_lifecycle_script_walks_a_receivable_through_its_life(tmp_path, project):

@@ -13,7 +13,7 @@ def test_supports_interface_answers_erc165_erc721_and_erc3525(led):
     for interface in (ERC165, ERC721, ERC3525, ACCESS_CONTROL):
         assert supports(interface).call(), interface.hex()
     assert not supports(bytes.fromhex("ffffffff")).call()
-    assert not supports(bytes.fromhex("5b5e139f")).call()  # no ERC721Metadata is claimed
+    assert not supports(bytes.fromhex("780e9d63")).call()  # no ERC721Enumerable is claimed
 
 
 def test_metadata_and_value_decimals(led):
