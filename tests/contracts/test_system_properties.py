@@ -22,7 +22,9 @@ status; every receivable, line use, offer, pledge, role and cash balance), and:
 - each fingerprint backs at most one live receivable of each obligor (receivableOfDocument), and
   a receivable's overdue moment is maturity + grace + the time paused since its issue (overdueAt).
 
-Adversary moves: a core enterprise front-runs another obligor's fingerprint (or cites one of its
+Adversary moves: a holder cuts a voucher in two and bounces value between the parts, claiming
+after every move, to harvest rounding (it never gains more than its exact share, and no voucher's
+units are ever paid more than value × repaid / face); a core enterprise front-runs another obligor's fingerprint (or cites one of its
 live receivables) with a 1-unit receivable its colluding supplier leaves pending, which must
 block nobody; during a pause parties try to claim, transfer, mark overdue, issue, offer, accept,
 cancel, exercise or pay recourse, pledge, release and foreclose (all refused), while repayments
@@ -1570,6 +1572,52 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self.cash[led.voucher.address] -= r.remainder
                 self.cash[r.obligor] += r.remainder
                 r.remainder = 0
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), cut=st.floats(0.01, 0.99),
+              bounces=st.lists(st.tuples(st.booleans(), st.floats(0.01, 1.0)), min_size=1, max_size=6))
+        def adversary_bounces_value_to_harvest_rounding(self, data, cut, bounces):
+            """An adversary holder cuts a voucher in two and bounces value between the parts,
+            claiming after every move, to harvest rounding (the old rule paid about one unit more
+            per voucher so made): what it claims never exceeds its units' exact share rounded down."""
+            token = self._pick(data, self.tokens, "token")
+            t = self.tokens[token]
+            holder = by_address[t.holder]
+            if self._movable(token) or t.value < 2 or not self._member(t.holder):
+                return
+            r = self.receivables[t.rid]
+            before = self.cash[holder.address]
+            owed = Fraction(t.value * r.repaid, r.face) - self.consumed.get(token, Fraction(0))
+            cut_value = max(1, min(t.value - 1, int(t.value * cut)))
+            part = self._new_token(led.split(holder, token, holder, cut_value).receipt, token, holder.address,
+                                   cut_value, VoucherStatus.ACTIVE)
+
+            def claim_what_is_due():
+                for x in (token, part):
+                    v = self.tokens[x]
+                    if v.status != VoucherStatus.PENDING and min(
+                            max(0, v.value * r.repaid // r.face - v.paid), r.repaid - r.claimed):
+                        self.claim(data, True, holder, token=x)
+
+            for forward, share in bounces:
+                claim_what_is_due()
+                source, dest = (token, part) if forward else (part, token)
+                s, d = self.tokens[source], self.tokens[dest]
+                value = max(1, int(s.value * share))
+                move = lambda: led.transfer_value(holder, source, dest, value)  # noqa: E731
+                if self._movable(source) or self._movable(dest):  # a side left fully paid out: Closed
+                    self._refused(VoucherNotActive, move)
+                elif value > s.value:
+                    self._refused(VoucherInsufficientValue, move)
+                else:
+                    move()
+                    self._moving(s, d, lambda s=s, d=d, v=value, a=source, b=dest: move_paid(
+                        s, d, v, r, self.consumed, a, b))
+            claim_what_is_due()
+            gained = self.cash[holder.address] - before
+            assert led.cash_balance(w.cash, holder) - before == gained
+            # Its units were owed exactly `owed` (nothing was repaid in between): never more.
+            assert gained <= owed, f"the adversary claimed {gained} of an exact {owed}"
 
         @invariant()
         def nobody_is_paid_more_than_its_exact_share(self):
