@@ -254,14 +254,16 @@ def test_a_pause_after_the_overdue_moment_does_not_cure_the_receivable(w, p, led
     issued = w.issue(100_000, maturity_days=30)
     rid = issued.receivable_id
     w.advance(30 * DAY + GRACE + DAY)  # a day past the overdue moment, not marked
-    late_by = w.now() - led.overdue_at(rid)
+    due = led.overdue_at(rid)
+    paused_at = block_time(w, led.pause(p.operator))
+    late_by = paused_at - due  # block times, not the wall clock: the pause's own block counts
     assert late_by >= DAY
-    led.pause(p.operator)
     w.advance(5 * DAY)
-    assert w.now() - led.overdue_at(rid) == late_by  # during the pause: still as late
+    assert led.overdue_at(rid) >= due + 5 * DAY  # during the pause it moves on with the clock
     refused(w, led.mark_overdue, p.outsider, rid)
-    led.unpause(p.operator)
-    assert w.now() - led.overdue_at(rid) == late_by
+    resumed_at = block_time(w, led.unpause(p.operator))
+    assert led.overdue_at(rid) == due + resumed_at - paused_at
+    assert resumed_at - led.overdue_at(rid) == late_by  # exactly as late as when the pause began
     led.mark_overdue(p.outsider, rid)
     led.declare_default(p.bank, rid)
     assert led.receivable(rid).state == ReceivableState.DEFAULTED
