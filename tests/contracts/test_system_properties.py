@@ -24,7 +24,10 @@ status; every receivable, line use, offer, pledge, role and cash balance), and:
 
 Adversary moves: a holder cuts a voucher in two and bounces value between the parts, claiming
 after every move, to harvest rounding (it never gains more than its exact share, and no voucher's
-units are ever paid more than value × repaid / face); a core enterprise front-runs another obligor's fingerprint (or cites one of its
+units are ever paid more than value × repaid / face); a line's financier forecloses
+opportunistically on a default of its line (with none of it, then with a small piece; it may
+take only what covers the piece, and passing the piece on gives the assets back); a core
+enterprise front-runs another obligor's fingerprint (or cites one of its
 live receivables) with a 1-unit receivable its colluding supplier leaves pending, which must
 block nobody; during a pause parties try to claim, transfer, mark overdue, issue, offer, accept,
 cancel, exercise or pay recourse, pledge, release and foreclose (all refused), while repayments
@@ -754,10 +757,10 @@ def test_every_operation_keeps_the_ledger_consistent(world):
 
         @precondition(lambda self: getattr(self, "assets", None))
         @rule(data=st.data(), actor=st.sampled_from([p.outsider, provider, p.bank]))
-        def redeem(self, data, actor):
-            """A foreclosed asset returns to its pledgor once its receivable is Settled (anyone)."""
+        def redeem(self, data, actor, asset_id=None):
+            """A foreclosed asset returns to its pledgor once no longer needed (anyone)."""
             held = [x for x, a in self.assets.items() if a.held]
-            asset_id = self._pick(data, held or self.assets, "asset")
+            asset_id = asset_id or self._pick(data, held or self.assets, "asset")
             a = self.assets[asset_id]
             call = lambda: led.redeem_data_asset(actor, asset_id)  # noqa: E731
             if not a.held:
@@ -1400,6 +1403,66 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             self.accept_offer(data, buyer, right, offer_id=offer_id, min_unpaid=seen)
             if t.value - t.paid < seen:
                 reached_flows["a claim front-ran an acceptance"] += 1
+
+        @precondition(lambda self: any(a.pledge for a in getattr(self, "assets", {}).values()))
+        @rule(data=st.data(), share=st.floats(0.01, 1.0), sell_after=st.booleans())
+        def adversary_forecloses_opportunistically(self, data, share, sell_after):
+            """A line's financier (the pledgee) waits for any receivable of the line to default and
+            tries to take every asset pledged to the line: holding none of it (refused:
+            DataAssetNotVoucherHolder), then with a small piece it was handed (only assets that
+            cover that piece: DataAssetExposureCovered for the rest); then it passes the piece on
+            and keeps what it took, and anyone gets the assets back to their owners (no exposure
+            left, so DataAssetStillSecuring does not hold them)."""
+            pledged = [x for x, a in self.assets.items() if a.pledge]
+            g = self.pledges[self.assets[self._pick(data, pledged, "asset")].pledge]
+            bank = by_address[g.financier]
+            rids = [x for x, r in self.receivables.items() if r.line == g.line and r.state in (
+                ReceivableState.ACTIVE, ReceivableState.OVERDUE, ReceivableState.DEFAULTED)]
+            rid = self._pick(data, rids, "receivable")
+            if rid is None or not self._has(bank.address, Role.FINANCIER):
+                return
+            r = self.receivables[rid]
+            if r.state != ReceivableState.DEFAULTED:
+                due_at = self._overdue_at(r)
+                if self._now() < due_at + MARGIN:
+                    w.advance(due_at + MARGIN - self._now())
+                self.mark_overdue(data, p.outsider, rid=rid)
+                self.declare_default(data, p.outsider, True, rid=rid)
+            if r.state != ReceivableState.DEFAULTED:
+                return
+            on_line = [x for x, a in self.assets.items() if a.pledge and self.pledges[a.pledge].line == g.line]
+            theirs = [t for t in self._live_tokens(rid) if self.tokens[t].holder != bank.address
+                      and self.tokens[t].status != VoucherStatus.PENDING]
+            if not theirs:
+                return
+            for asset_id in on_line:  # holding none of the defaulted value: nothing to take
+                self._refused(DataAssetNotVoucherHolder, led.foreclose, bank, asset_id, theirs[0])
+            source = next((t for t in theirs if self._movable(t) is None and self._member(self.tokens[t].holder)
+                           and self.tokens[t].value > self.tokens[t].paid), None)
+            if source is None:
+                return
+            s = self.tokens[source]
+            value = max(1, int(s.value * share))
+            receipt = led.split(by_address[s.holder], source, bank, value).receipt
+            piece = self._new_token(receipt, source, bank.address, value, VoucherStatus.ACTIVE)
+            taken = []
+            for asset_id in on_line:  # the model refuses what the piece's exposure does not need
+                self.foreclose(data, bank, True, asset_id=asset_id)
+                if self.assets[asset_id].held and self.pledges[self.assets[asset_id].held].token == piece:
+                    taken.append(asset_id)
+            credited = sum(self.pledges[self.assets[x].held].recovered for x in taken)
+            assert credited <= self.recovered.get(rid, 0)
+            t = self.tokens[piece]
+            due = min(max(0, t.value * r.repaid // r.face - t.paid), r.repaid - r.claimed)
+            assert credited <= t.value - t.paid - due, "took more than the defaulted value it bears"
+            if taken:
+                reached_flows["an opportunistic foreclosure was held to its exposure"] += 1
+            if sell_after and taken and self._member(p.tier2.address) and self._movable(piece) is None:
+                led.transfer(bank, piece, p.tier2)
+                self._hand_over(piece, p.tier2.address)
+                for asset_id in taken:
+                    self.redeem(data, p.outsider, asset_id=asset_id)
+                    assert not self.assets[asset_id].held, "an asset kept after its exposure was passed on"
 
         # -- whole flows -----------------------------------------------------------------------
         # A receivable's end needs many steps in a row; these rules take one there through the
