@@ -140,7 +140,7 @@ contract VoucherDescriptor is IVoucherDescriptor {
     /// @dev Decimal digits of `value` (OpenZeppelin's Strings needs a Cancun EVM; we target Shanghai).
     function _decimal(uint256 value) private pure returns (string memory) {
         if (value == 0) return "0";
-        uint256 digits;
+        uint256 digits = 0;
         for (uint256 v = value; v != 0; v /= 10) {
             ++digits;
         }
