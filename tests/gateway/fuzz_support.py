@@ -23,10 +23,10 @@ import requests
 from sqlmodel import select
 
 from gateway.models import Document
-from gateway_world import DAY, GRACE, GW, OPERATOR_TOKEN, open_world, postgres_world
+from gateway_world import DAY, GRACE, GW, OPERATOR_TOKEN, dev_account, open_world, postgres_world
 
 from ledger.mirror import CreditLine, DataAsset, Offer, Pledge, Receivable, Voucher
-from ledger.types import OfferState, ReceivableState, VoucherStatus
+from ledger.types import OfferState, ReceivableState, RecourseState, VoucherStatus
 
 # The endpoints guarded by the operator's bootstrap credential (gateway/api/deps.py OperatorDep).
 OPERATOR_ONLY = {
@@ -92,6 +92,9 @@ def seed_world(w: GW) -> None:
     _ok(w.post(w.tier1, "/v1/offers", {"token_id": issued["token_id"], "value": "60000", "rate_bps": 700,
                                        "deadline": w.now() + 20 * DAY, "recourse": False}), 201)
     w.issue(150_000, supplier=w.tier2, accept=False)
+    # A party that keeps its own key (a funded dev account) and submits self-signed transactions.
+    w.self_signer = dev_account(7)
+    w.self_signed = w.register("self-signer", ["SUPPLIER_ROLE"], address=w.self_signer.address)
 
 
 # -- ledger effects ---------------------------------------------------------------------------------
@@ -132,6 +135,8 @@ class Ledger:
         d = world.gateway.deployment
         self.spenders = [a for a in (d.voucher, d.factoring, d.credit_lines, d.data_assets) if a]
         self.owners = [p.address for p in world.parties.values()] + [world.gateway.operator.address]
+        if getattr(world, "self_signed", None) is not None:
+            self.owners.append(world.self_signed.address)
         self.cash = world.cash
         self.session = requests.Session()
 
@@ -231,30 +236,67 @@ class Chooser:
             query["q"] = self.rnd.choice(["1", "2", str(self.rnd.randint(1, 20)), self.world.tier1.address])
         if isinstance(body, dict):
             self._body(path, path_parameters, body)
+        if path == "/v1/transactions" and isinstance(body, dict):
+            body["raw_transaction"] = self._self_signed()
+            return self.world.self_signed.api_key, self.world.self_signed.address
         key = self._actor(method, path, path_parameters, body if isinstance(body, dict) else {})
         if key is None:
             key = self._any_key()
         address = next((p.address for p in self.world.parties.values() if p.api_key == key), None)
         return key, address
 
+    def _self_signed(self) -> str:
+        """A transaction the self-signing party signed: an operator approval (ERC-721
+        setApprovalForAll) for a random member, on or off."""
+        w3 = self.world.gateway.chain.w3
+        signer = self.world.self_signer
+        voucher = self.world.gateway.ledger.voucher
+        operator = self.rnd.choice([p.address for p in self.world.parties.values()])
+        tx = voucher.functions.setApprovalForAll(operator, self.rnd.random() < 0.5).build_transaction({
+            "from": signer.address, "nonce": w3.eth.get_transaction_count(signer.address), "gas": 200_000,
+            "chainId": w3.eth.chain_id})
+        return signer.sign_transaction(tx).raw_transaction.to_0x_hex()
+
     def _ids(self, path: str, params: dict) -> None:
         """Sometimes point a path id at an existing thing (the seeded deep states), not only at
-        what this scenario made."""
+        what this scenario made; most of the time at one in the state the operation needs."""
         if self.rnd.random() > 0.6:
             return
         if "address" in params:
             params["address"] = self.rnd.choice(list(self.world.parties.values())).address
+        fitting = self.rnd.random() < 0.8
         for name, model, column in (("receivable_id", Receivable, Receivable.receivable_id),
                                     ("token_id", Voucher, Voucher.token_id), ("offer_id", Offer, Offer.offer_id),
                                     ("line_id", CreditLine, CreditLine.line_id),
                                     ("asset_id", DataAsset, DataAsset.asset_id)):
             if name in params:
                 where = [column > 0]
-                if path.endswith(("/release", "/foreclose")):  # a pledged asset
-                    where.append(DataAsset.pledge_id > 0)
+                if fitting:
+                    where += [w for suffix, w in self._needs(model) if path.endswith(suffix)]
                 row = self._pick(self._rows(model, *where))
                 if row is not None:
                     params[name] = getattr(row, name)
+
+    @staticmethod
+    def _needs(model) -> list:
+        """(path suffix, where clause): the state an operation needs its path's thing in."""
+        if model is Receivable:
+            pending = Receivable.state == int(ReceivableState.PENDING)
+            return [("/accept", pending), ("/reject", pending), ("/revoke", pending),
+                    ("/declare-default", Receivable.state == int(ReceivableState.OVERDUE)),
+                    ("/repayments", Receivable.state.in_([int(ReceivableState.ACTIVE), int(ReceivableState.OVERDUE)]))]
+        if model is Offer:
+            is_open = Offer.state == int(OfferState.OPEN)
+            bought = Offer.state == int(OfferState.ACCEPTED)
+            return [("/cancel", is_open), ("/accept", is_open), ("/exercise-recourse", bought),
+                    ("/pay-recourse", Offer.recourse_state == int(RecourseState.CLAIMED))]
+        if model is DataAsset:
+            return [("/release", DataAsset.pledge_id > 0), ("/foreclose", DataAsset.pledge_id > 0)]
+        if model is Voucher:
+            live = Voucher.burned == False  # noqa: E712
+            return [(suffix, live) for suffix in ("/split", "/transfer-value", "/merge", "/transfer", "/claim",
+                                                   "/approve-value", "/approve")]
+        return []
 
     def _body(self, path: str, params: dict, body: dict) -> None:
         w, rnd, now = self.world, self.rnd, self.now()
@@ -284,7 +326,9 @@ class Chooser:
                 if held is not None:
                     body[key] = held.token_id
             elif key in ("to_token_id", "into_token_id") and voucher is not None:
-                sibling = self._pick(self._rows(Voucher, Voucher.receivable_id == voucher.receivable_id,
+                # A merge joins two vouchers of one holder; value moves to anyone's.
+                same = [Voucher.holder == voucher.holder] if key == "into_token_id" else []
+                sibling = self._pick(self._rows(Voucher, Voucher.receivable_id == voucher.receivable_id, *same,
                                                 Voucher.token_id != voucher.token_id, Voucher.burned == False))  # noqa: E712
                 if sibling is not None:
                     body[key] = sibling.token_id
