@@ -150,8 +150,10 @@ def _report(name: str, operations: int, statuses: Counter) -> set[str]:
 # -- each operation alone ---------------------------------------------------------------------------
 
 
-def fuzz(world, ledger, strategy, statuses: Counter) -> None:
-    """Send `EXAMPLES` cases of one operation drawn from `strategy`, each with real credentials."""
+def fuzz(world, ledger, strategy, statuses: Counter, failures: list[str], mode: str) -> None:
+    """Send `EXAMPLES` cases of one operation drawn from `strategy`, each with real credentials;
+    what fails is added to `failures` (not raised: Hypothesis would replay the example on a
+    chain that has moved on, and report a FlakyFailure instead of the failure)."""
 
     @given(case=strategy, who=st.sampled_from(sorted(ROLES)))
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=SEED is None, database=None,
@@ -159,7 +161,10 @@ def fuzz(world, ledger, strategy, statuses: Counter) -> None:
               phases=[Phase.generate])  # no shrinking: every example may mine a transaction
     def run(case, who):
         token = OPERATOR_TOKEN if (case.method.upper(), case.path) in OPERATOR_ONLY else world.parties[who].api_key
-        _send(world, ledger, case, token, statuses)
+        try:
+            _send(world, ledger, case, token, statuses)
+        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001  (schemathesis raises a FailureGroup)
+            failures.append(f"{case.method.upper()} {case.path} ({mode} data):\n{type(exc).__name__}: {exc}")
 
     (seed(int(SEED))(run) if SEED is not None else run)()
 
@@ -180,7 +185,7 @@ def test_every_response_is_documented_and_none_is_a_server_error(api_schema, wor
                   ("negative", operation.as_strategy(GenerationMode.NEGATIVE))]
         for mode, strategy in plans:
             try:
-                fuzz(world, ledger, strategy, statuses)
+                fuzz(world, ledger, strategy, statuses, failures, mode)
             except Unsatisfiable:
                 continue  # nothing to negate (an operation without parameters or body)
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001  (schemathesis raises a FailureGroup)
