@@ -105,7 +105,7 @@ class OfferAccept(Body):
     """The financier's limits on an acceptance (IFactoring.accept): omitted, each is read from the
     chain just before sending (the quote, and the voucher's unpaid value value − paid)."""
     max_price: Amount | None = Field(None, description="the most the financier pays; omit: the current quote")
-    min_unpaid_value: Annotated[int, Field(ge=0, lt=UINT256)] | None = Field(
+    min_unpaid_value: Allowance | None = Field(
         None, description="the least unpaid value (value − paid) it buys; omit: the voucher's now")
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "max_price": "29500", "min_unpaid_value": "30000"}]})
