@@ -16,7 +16,8 @@ The conditions, mirrored on both sides with the same accounts in the same roles:
 * ``split_to_new_address``: the first split out of a token to an address that never held one
   (for us an admitted member: vouchers only go to members);
 * ``value_to_existing_token``: value between two existing tokens of one slot, held by
-  different accounts, both with a non-zero balance before and after;
+  different accounts, both with a non-zero balance before and after (ours: the receiving holder
+  made the sender its operator first, the consent a push into its voucher needs);
 * ``whole_transfer_to_new_address`` vs OpenZeppelin ERC721 ``transferFrom``: the sender holds
   two tokens (so keeps one) and the recipient never held one (for us an admitted member).
 
@@ -187,6 +188,7 @@ def measure(url: str | None = None) -> list[dict]:
     split = ledger.split(s1, t1, s2, SECOND_SPLIT_VALUE)  # s2 holds t2 now
     ours["second_split_same_token"] = split.receipt.gas_used
     t3 = split.token_id
+    ledger.set_approval_for_all(s2, s1, True)  # s2 consents to value pushed into its vouchers
     ours["value_to_existing_token"] = ledger.transfer_value(s1, t1, t2, MOVED_VALUE).gas_used
     # s2 holds t2 and t3; s3 is a member that never held a voucher.
     ours["whole_transfer_to_new_address"] = ledger.transfer(s2, t3, s3, holder=s2.address).gas_used

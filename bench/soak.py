@@ -270,7 +270,8 @@ class Soak:
 
     def op_transfer_value(self):
         v = self.active_voucher()
-        other = v and self._sibling(v, same_holder=False)
+        # Into a voucher of its own holder: another's needs that holder's consent (issue 13, item 2).
+        other = v and self._sibling(v, same_holder=True)
         if not other:
             return None
         receipt = self.led.transfer_value(self.by_address[v.holder], v.token_id, other.token_id,

@@ -274,6 +274,11 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         _requireActive(toTokenId, toHolder, to.status);
         _requireSameReceivable(fromTokenId, from.receivableId, toTokenId, to.receivableId);
         if (value == 0) revert VoucherZeroValue(fromTokenId);
+        // Value into a voucher changes it under its holder (and can block its rights, e.g.
+        // recourse on a deal's voucher): only with the destination's consent.
+        if (!_isAuthorized(_msgSender(), toTokenId, toHolder, to.epoch)) {
+            revert VoucherUnsolicitedValue(_msgSender(), toTokenId, toHolder);
+        }
         _spendAllowance(_msgSender(), fromTokenId, fromHolder, from.epoch, value);
         uint96 balance = from.value;
         if (balance < value) revert VoucherInsufficientValue(fromTokenId, balance, value);

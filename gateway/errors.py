@@ -111,7 +111,7 @@ class ChainUnavailable(ApiError):
     status = 502
 
 
-_FORBIDDEN = re.compile(r"(Unauthorized|NotMember|Not(Supplier|Obligor|Financier|Seller|Offeree|DealFinancier|Owner"
+_FORBIDDEN = re.compile(r"(Unauthorized|Unsolicited|NotMember|Not(Supplier|Obligor|Financier|Seller|Offeree|DealFinancier|Owner"
                         r"|Pledgee|VoucherHolder)$|IncorrectHolder|SelfAppraisal)")
 _CONFLICT = re.compile(r"(Duplicate|Not(Pending|Active|Open|Overdue|Repayable|YetOverdue|Listed|Pledged|Appraised"
                        r"|Deal|Locked|Defaulted)$|Already|Expired|Insufficient|Overpayment|RecourseState|Pause"

@@ -312,6 +312,13 @@ class VoucherNotLocked(VoucherError):
     fields = ("tokenId", "status")
 
 
+class VoucherUnsolicitedValue(VoucherError):
+    """Value into a voucher needs its consent: the caller must be its holder, its approved address
+    or an operator of its holder."""
+
+    fields = ("operator", "toTokenId", "holder")
+
+
 class VoucherUnauthorizedCaller(VoucherError):
     """Only the Factoring contract may lock, unlock and deliver vouchers."""
 

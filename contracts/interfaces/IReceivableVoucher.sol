@@ -66,6 +66,12 @@ import {IERC3525Metadata} from "./IERC3525.sol";
  * - Value never changes in total: every split, value transfer and merge MUST move value from
  *   one voucher to another of the same receivable, so the values of a receivable's vouchers
  *   always sum to its face value.
+ * - A value transfer into an existing voucher ({transferFrom}(fromTokenId, toTokenId, value))
+ *   needs the receiver's consent: unless the caller is authorised for `toTokenId` too (its
+ *   holder, its approved address, or an operator of its holder), it MUST revert with
+ *   VoucherUnsolicitedValue(caller, toTokenId, holder) before anything moves. (ERC-3525 lets
+ *   any spender of the source push value into any voucher of the slot; here a third party
+ *   cannot change a voucher under its holder, e.g. to block recourse on a deal's voucher.)
  * - A split ({transferFrom}(fromTokenId, to, value)) MUST create a new voucher whose parent is
  *   `fromTokenId` ({parentOf}); it emits Transfer(0, to, newId), SlotChanged(newId, 0, slot),
  *   then TransferValue(fromTokenId, newId, value). The tree of a receivable is rebuilt from
@@ -208,6 +214,8 @@ interface IReceivableVoucher is IERC3525Metadata {
     error VoucherNothingToClaim(uint256 tokenId);
     error VoucherNotLocked(uint256 tokenId, VoucherStatus status);
     error VoucherUnauthorizedCaller(address caller);
+    /// @dev Value pushed into `toTokenId` by an `operator` its holder did not authorise.
+    error VoucherUnsolicitedValue(address operator, uint256 toTokenId, address holder);
 
     error ReceivableNonexistent(uint256 receivableId);
     error ReceivableNotPending(uint256 receivableId, ReceivableState state);

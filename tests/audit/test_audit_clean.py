@@ -25,7 +25,8 @@ def test_a_clean_lifecycle_audits_with_zero_discrepancies(audited, tmp_path):
     # members (one expelled), roles, the lifted pause and the approvals were asked of the views
     rows = counts["mirror_rows"]
     assert rows["member"] == 9 and rows["role_assignment"] >= 8 and rows["role_admin"] >= 7
-    assert rows["pause_state"] == 1 and rows["token_approval"] == 2 and rows["value_allowance"] == 2
+    # token approvals: the world's 2, and the 2 consents of the traffic to value pushed into a voucher
+    assert rows["pause_state"] == 1 and rows["token_approval"] == 4 and rows["value_allowance"] == 2
     assert rows["operator_approval"] == 1 and rows["view_calls"] >= 40
     assert counts["gateway_documents"] == {"stored": 3, "anchored": 3, "not_anchored": 0}
     assert result.block == audited.world.head()  # the mirror's block, which is the head

@@ -25,6 +25,7 @@ from ledger.exceptions import (
     VoucherNotActive,
     VoucherNothingToClaim,
     VoucherUnauthorizedCaller,
+    VoucherUnsolicitedValue,
 )
 from ledger.types import OfferState, RecourseState
 from tests.conftest import DAY
@@ -392,3 +393,24 @@ def test_a_price_above_the_financiers_limit_is_refused(w, p, led):
     # Within both limits the deal goes through at the quoted price.
     deal = led.accept_offer(p.bank, made.offer_id, max_price=quoted, min_unpaid_value=50_000, approve=False)
     assert deal.price == quoted
+
+
+# -- item 2 of issue 13: value pushed into a voucher needs its holder's consent ---------------------
+
+def test_a_seller_cannot_block_recourse_by_pushing_dust_into_the_deal_voucher(w, p, led):
+    """Regression (issue 13, item 2): the seller kept the remainder of the receivable and pushes
+    1 unit into the bank's deal voucher: recourse then reverted (FactoringVoucherValueChanged),
+    as often as the seller front-ran it. Now the push is refused before anything is mined."""
+    issued = w.issue(100_000, maturity_days=30)
+    made = offer(w, issued.token_id, 50_000, recourse=True)
+    deal = led.accept_offer(p.bank, made.offer_id)
+    block = led.chain.w3.eth.block_number
+    with pytest.raises(VoucherUnsolicitedValue) as info:
+        led.transfer_value(p.tier1, issued.token_id, made.token_id, 1)
+    assert (info.value.operator, info.value.to_token_id, info.value.holder) == (
+        p.tier1.address, made.token_id, p.bank.address)
+    assert led.chain.w3.eth.block_number == block
+    assert (led.voucher_of(issued.token_id).value, led.voucher_of(made.token_id).value) == (50_000, 50_000)
+    w.advance(38 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    assert led.exercise_recourse(p.bank, made.offer_id).named("RecourseExercised")[0].args["amount"] == deal.price

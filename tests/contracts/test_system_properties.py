@@ -120,6 +120,7 @@ from ledger.exceptions import (
     VoucherSameToken,
     VoucherSlotMismatch,
     VoucherUnauthorized,
+    VoucherUnsolicitedValue,
 )
 from ledger.types import OfferState, RecourseState
 from tests.conftest import DAY, LINE_LIMIT
@@ -950,12 +951,15 @@ def test_every_operation_keeps_the_ledger_consistent(world):
 
         @precondition(lambda self: getattr(self, "tokens", None))
         @rule(data=st.data(), share=st.floats(0.0, 1.2), by_holder=LIKELY, actor=st.sampled_from(actors))
-        def transfer_value(self, data, share, by_holder, actor):
-            source = self._pick(data, self.tokens, "source")
-            dest = self._pick(data, self.tokens, "dest")
-            s, d = self.tokens[source], self.tokens[dest]
+        def transfer_value(self, data, share, by_holder, actor, source=None, dest=None, value=None):
+            source = source or self._pick(data, self.tokens, "source")
+            s = self.tokens[source]
+            if dest is None:
+                mates = [u for u, v in self.tokens.items() if v.rid == s.rid]
+                dest = self._pick(data, mates if data.draw(LIKELY, label="same receivable") else self.tokens, "dest")
+            d = self.tokens[dest]
             actor = by_address[s.holder] if by_holder else actor
-            value = max(1, int(s.value * share))
+            value = value or max(1, int(s.value * share))
             move = lambda: led.transfer_value(actor, source, dest, value)  # noqa: E731
             saved = dict(self.allowances)
             error = self._movable(source) or self._movable(dest)
@@ -963,6 +967,8 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 error = VoucherSameToken
             elif error is None and s.rid != d.rid:
                 error = VoucherSlotMismatch
+            elif error is None and not self._authorized(actor.address, dest):
+                error = VoucherUnsolicitedValue  # value into a voucher needs its consent
             if error is None:
                 error = self._spend(actor.address, source, value)
             if error is None and value > s.value:
@@ -971,7 +977,9 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 error = MembershipNotMember
             if error:
                 self.allowances = saved
-                self._refused(error, move)
+                refused = self._refused(error, move)
+                if error is VoucherUnsolicitedValue:
+                    assert (refused.operator, refused.to_token_id, refused.holder) == (actor.address, dest, d.holder)
                 return
             move()
             self._moving(s, d, lambda: move_paid(s, d, value, self.receivables[s.rid], self.consumed, source, dest))
@@ -1463,6 +1471,28 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 for asset_id in taken:
                     self.redeem(data, p.outsider, asset_id=asset_id)
                     assert not self.assets[asset_id].held, "an asset kept after its exposure was passed on"
+
+        @precondition(lambda self: getattr(self, "tokens", None))
+        @rule(data=st.data(), consented=st.integers(0, 4))
+        def adversary_pushes_dust(self, data, consented):
+            """A holder pushes 1 unit into another party's voucher of the same receivable, mostly a
+            deal's voucher (to block its recourse, which needs the deal's value): refused with
+            VoucherUnsolicitedValue unless the victim made it its operator or approved the voucher
+            to it (then it is a gift, booked as one)."""
+            deals = [o.token for o in self.offers.values() if o.state == OfferState.ACCEPTED and o.token in self.tokens]
+            dest = self._pick(data, deals if deals and data.draw(LIKELY, label="a deal's voucher") else self.tokens,
+                              "victim's voucher")
+            d = self.tokens[dest]
+            sources = [u for u, v in self.tokens.items() if v.rid == d.rid and v.holder != d.holder
+                       and v.status == VoucherStatus.ACTIVE and v.value > 1]
+            if not sources:
+                return
+            source = self._pick(data, sources, "adversary's voucher")
+            adversary = by_address[self.tokens[source].holder]
+            if consented == 0 and d.holder != adversary.address:  # now and then the victim consents
+                led.set_approval_for_all(by_address[d.holder], adversary, True)
+                self.operators.add((d.holder, adversary.address))
+            self.transfer_value(data, 0.0, True, adversary, source=source, dest=dest, value=1)
 
         # -- whole flows -----------------------------------------------------------------------
         # A receivable's end needs many steps in a row; these rules take one there through the

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, invariant, multiple, rule
 
-from ledger.exceptions import MembershipNotMember, VoucherInsufficientValue
+from ledger.exceptions import MembershipNotMember, VoucherInsufficientValue, VoucherUnsolicitedValue
 from tests.contracts.chain_machines import ChainMachine
 
 
@@ -64,6 +64,10 @@ def test_value_is_conserved_and_held_by_members(world):
             if s_rid != d_rid or s_value == 0:
                 return
             amount = max(1, int(s_value * share))
+            if d_holder != s_holder:  # into another's voucher: it never consented (issue 13, item 2)
+                with pytest.raises(VoucherUnsolicitedValue):
+                    w.ledger.transfer_value(self._signer(source), source, dest, amount)
+                return
             w.ledger.transfer_value(self._signer(source), source, dest, amount)
             self.model[source] = (s_holder, s_value - amount, s_rid)
             self.model[dest] = (d_holder, d_value + amount, d_rid)

@@ -16,6 +16,7 @@ from ledger.exceptions import (
     VoucherSameToken,
     VoucherSlotMismatch,
     VoucherUnauthorized,
+    VoucherUnsolicitedValue,
     VoucherZeroValue,
     ERC721InvalidReceiver,
 )
@@ -77,12 +78,42 @@ def test_zero_value_moves_are_refused(w, p, led):
 
 def test_value_transfer_to_an_existing_voucher_of_the_same_receivable(w, p, led):
     root = w.issue(100_000)
-    child = led.split(p.tier1, root.token_id, p.tier2, 10_000)
-    receipt = led.transfer_value(p.tier1, root.token_id, child.token_id, 2_500)
-    assert receipt.named("TransferValue")[0].args == {"_fromTokenId": root.token_id, "_toTokenId": child.token_id,
+    own = led.split(p.tier1, root.token_id, p.tier1, 10_000)
+    receipt = led.transfer_value(p.tier1, root.token_id, own.token_id, 2_500)
+    assert receipt.named("TransferValue")[0].args == {"_fromTokenId": root.token_id, "_toTokenId": own.token_id,
                                                       "_value": 2_500}
     assert led.voucher_of(root.token_id).value == 87_500
-    assert led.voucher_of(child.token_id).value == 12_500
+    assert led.voucher_of(own.token_id).value == 12_500
+
+
+def test_value_into_someone_elses_voucher_needs_its_consent(w, p, led):
+    """Issue 13, item 2: an unsolicited push could change a voucher under its holder (and block
+    its rights, e.g. recourse, which needs the deal's value). The destination's holder, its
+    approved address or an operator of its holder consents; anyone else is refused."""
+    root = w.issue(100_000)
+    theirs = led.split(p.tier1, root.token_id, p.tier2, 10_000).token_id
+    block = led.chain.w3.eth.block_number
+    with pytest.raises(VoucherUnsolicitedValue) as info:
+        led.transfer_value(p.tier1, root.token_id, theirs, 1)
+    assert (info.value.operator, info.value.to_token_id, info.value.holder) == (p.tier1.address, theirs, p.tier2.address)
+    assert led.chain.w3.eth.block_number == block
+    assert (led.voucher_of(root.token_id).value, led.voucher_of(theirs).value) == (90_000, 10_000)
+    # A value allowance on the source is not consent of the destination either.
+    led.approve_value(p.tier1, root.token_id, p.tier3.address, 5)
+    with pytest.raises(VoucherUnsolicitedValue):
+        led.transfer_value(p.tier3, root.token_id, theirs, 5)
+    assert led.allowance(root.token_id, p.tier3) == 5
+    # Consent: the destination approved to the mover, or the mover an operator of its holder.
+    led.approve(p.tier2, p.tier1, theirs)
+    led.transfer_value(p.tier1, root.token_id, theirs, 1)
+    led.set_approval_for_all(p.tier2, p.tier3, True)
+    led.transfer_value(p.tier3, root.token_id, theirs, 5)  # spends tier3's allowance on the source
+    assert (led.voucher_of(root.token_id).value, led.voucher_of(theirs).value) == (89_994, 10_006)
+    assert led.allowance(root.token_id, p.tier3) == 0
+    # Its holder may always pull value from a voucher it may spend into its own.
+    led.approve_value(p.tier1, root.token_id, p.tier2.address, 4)
+    led.transfer_value(p.tier2, root.token_id, theirs, 4)
+    assert led.voucher_of(theirs).value == 10_010
 
 
 def test_value_transfer_across_receivables_is_refused(w, p, led):

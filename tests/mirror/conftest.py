@@ -94,6 +94,7 @@ class MirrorWorld:
             root = self.issue().token_id
             child = self.ledger.split(self.tier1, root, self.tier2, 30_000).token_id
             grandchild = self.ledger.split(self.tier2, child, self.tier3, 10_000).token_id
+            self.ledger.approve(self.tier3, self.tier2, grandchild)  # consent to value pushed into it
             self.ledger.transfer_value(self.tier2, child, grandchild, 5_000)
             other = self.ledger.split(self.tier1, root, self.tier1, 1_000).token_id
             self.ledger.merge(self.tier1, other, root)
@@ -118,6 +119,7 @@ class MirrorWorld:
             led.claim(self.bank, sold.token_id)
             led.claim(self.tier1, withdrawn.token_id)
             child = led.split(self.tier1, root, self.tier2, 10_000).token_id
+            led.approve(self.tier2, self.tier1, child)  # consent to value pushed into it
             led.transfer_value(self.tier1, root, child, 5_000)
             led.merge(self.tier1, withdrawn.token_id, root)
 

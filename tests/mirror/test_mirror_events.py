@@ -32,6 +32,7 @@ def every_event(w) -> dict[str, int]:
     root = w.issue(100_000).token_id
     child = led.split(w.tier1, root, w.tier2, 40_000).token_id
     grandchild = led.split(w.tier2, child, w.tier3, 15_000).token_id
+    led.approve(w.tier3, w.tier2, grandchild)  # consent to value pushed into it (issue 13, item 2)
     led.transfer_value(w.tier2, child, grandchild, 5_000)
     extra = led.split(w.tier1, root, w.tier1, 1_000).token_id
     led.merge(w.tier1, extra, root)

@@ -63,6 +63,7 @@ def every_financing_event(w) -> dict[str, int]:
     led.claim(w.tier1, withdrawn.token_id)       # 10,000 of its 20,000
     third = led.split(w.tier1, root, w.tier3, 10_000).token_id      # VoucherPaidMoved(root, third, 5,000)
     led.merge(w.tier1, withdrawn.token_id, root)                    # VoucherPaidMoved(withdrawn, root, 10,000)
+    led.set_approval_for_all(w.tier3, w.tier1, True)                # tier3 consents to value into its vouchers
     led.transfer_value(w.tier1, root, third, 4_000)                 # VoucherPaidMoved(root, third, 2,000)
 
     # A second receivable with an offer left open (its voucher stays Locked), and overdue later.

@@ -63,7 +63,9 @@ def split(token_id: Id, body: SplitRequest, caller: WriterDep, gateway: GatewayD
 @router.post("/{token_id}/transfer-value", response_model=None, responses=written())
 def transfer_value(token_id: Id, body: ValueTransfer, caller: WriterDep, gateway: GatewayDep,
                    idem: IdempotencyDep):
-    """Move `value` into an existing voucher of the same receivable."""
+    """Move `value` into an existing voucher of the same receivable: the caller's own, or another
+    party's that consented (approved that voucher to the caller, or made the caller its operator);
+    otherwise 403 `VoucherUnsolicitedValue`."""
 
     @_serial(gateway, token_id, body.to_token_id)
     def act() -> Outcome:
