@@ -64,7 +64,7 @@ MIRROR_WINDOW = 64
 VIEW_TYPES = {
     "token": "(address,uint48,uint8,uint96,uint96,uint48)",
     "receivable": "(address,uint40,uint40,uint8,address,uint48,uint48,uint96,uint96,uint96)",
-    "offer": "(address,uint48,uint16,bool,uint8,address,uint40,uint8,uint96,uint96,uint96,uint96)",
+    "offer": "(address,uint48,uint16,bool,uint8,address,uint40,uint8,uint96,uint96,uint96,uint96,uint40)",
 }
 
 

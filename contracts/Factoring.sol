@@ -22,6 +22,8 @@ contract Factoring is IFactoring, ReentrancyGuard {
     bytes32 public constant FINANCIER_ROLE = keccak256("FINANCIER_ROLE");
     uint256 private constant _BPS = 10_000;
     uint256 private constant _DAYS_PER_YEAR = 365;
+    /// @notice The seller's window to pay recourse after it is exercised, in seconds not paused.
+    uint256 public constant RECOURSE_WINDOW = 30 days;
 
     IReceivableVoucher public immutable voucher;
 
@@ -44,7 +46,10 @@ contract Factoring is IFactoring, ReentrancyGuard {
         if (rateBps > _BPS) revert FactoringInvalidRate(rateBps);
         if (financier == msg.sender) revert FactoringSelfDeal(0, msg.sender);
         if (financier != address(0)) _requireFinancier(financier);
-        IReceivableVoucher.Receivable memory r = voucher.receivableOf(voucher.slotOf(tokenId));
+        uint256 receivableId = voucher.slotOf(tokenId);
+        IReceivableVoucher.Receivable memory r = voucher.receivableOf(receivableId);
+        // Past maturity + grace it is overdue, marked so or not: nothing left to discount.
+        if (r.state == IReceivableVoucher.ReceivableState.Active) _requireNotOverdue(receivableId);
         uint256 daysLeft = _daysLeft(r.maturity, block.timestamp);
         if (value > 0 && priceOf(value, rateBps, r.maturity, block.timestamp) == 0) {
             revert FactoringZeroPrice(value, rateBps, daysLeft);
@@ -65,7 +70,8 @@ contract Factoring is IFactoring, ReentrancyGuard {
             value: uint96(value),
             price: 0,
             paidAtDeal: 0,
-            recourseAmount: 0
+            recourseAmount: 0,
+            recourseWindowEnd: 0
         });
         emit OfferCreated(offerId, msg.sender, lockedTokenId, financier, value, rateBps, recourse, deadline);
     }
@@ -104,6 +110,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
         if (r.state != IReceivableVoucher.ReceivableState.Active) {
             revert FactoringReceivableNotActive(receivableId, uint8(r.state));
         }
+        _requireNotOverdue(receivableId);
         // The seller may claim on the locked voucher: what was repaid before the sale is its own.
         // The financier pays only for what is still to be paid out on the voucher.
         uint256 unpaid = v.value - v.paid;
@@ -119,7 +126,7 @@ contract Factoring is IFactoring, ReentrancyGuard {
         emit Factored(offerId, seller, msg.sender, tokenId, o.value, price, o.rateBps, o.recourse);
 
         // Both legs or neither: the delivery and the payment revert together.
-        voucher.deliver(tokenId, msg.sender);
+        voucher.deliver(tokenId, msg.sender, true);
         _pay(IERC20(r.currency), msg.sender, seller, price);
     }
 
@@ -142,6 +149,8 @@ contract Factoring is IFactoring, ReentrancyGuard {
         amount = _owed(o, v.paid);
         o.recourseState = RecourseState.Claimed;
         o.recourseAmount = uint96(amount);
+        // On the clock that stops during pauses: a pause never shortens the seller's window.
+        o.recourseWindowEnd = uint40(block.timestamp - voucher.pausedTime() + RECOURSE_WINDOW);
         emit RecourseExercised(offerId, msg.sender, o.seller, amount);
         voucher.lock(msg.sender, tokenId);
     }
@@ -161,11 +170,37 @@ contract Factoring is IFactoring, ReentrancyGuard {
         o.recourseAmount = uint96(amount);
         emit RecoursePaid(offerId, msg.sender, financier, amount);
 
-        if (v.status == IReceivableVoucher.VoucherStatus.Locked) voucher.deliver(tokenId, msg.sender);
+        // Neither side's membership matters: the currency leg needs none, and the seller paid for
+        // the voucher under the deal's terms (an expelled seller holds it frozen).
+        if (v.status == IReceivableVoucher.VoucherStatus.Locked) voucher.deliver(tokenId, msg.sender, false);
         if (amount != 0) {
             IERC20 currency = IERC20(voucher.receivableOf(v.receivableId).currency);
             _pay(currency, msg.sender, financier, amount);
         }
+    }
+
+    /// @inheritdoc IFactoring
+    function endRecourse(uint256 offerId) external returns (uint256 unpaid) {
+        _requireNotPaused();
+        Offer storage o = _deal(offerId);
+        if (o.financier != msg.sender) revert FactoringNotDealFinancier(offerId, msg.sender);
+        if (o.recourseState != RecourseState.Claimed) revert FactoringRecourseState(offerId, o.recourseState);
+        uint256 endsAt = _recourseEndsAt(o);
+        if (block.timestamp <= endsAt) revert FactoringRecourseWindowOpen(offerId, endsAt, block.timestamp);
+        uint256 tokenId = o.tokenId;
+        IReceivableVoucher.Voucher memory v = voucher.voucherOf(tokenId);
+        unpaid = _owed(o, v.paid);
+        o.recourseState = RecourseState.Lapsed;
+        o.recourseAmount = uint96(unpaid);
+        emit RecourseLapsed(offerId, msg.sender, o.seller, unpaid);
+        // Fully paid out while claimed, it is Closed already: nothing to unlock.
+        if (v.status == IReceivableVoucher.VoucherStatus.Locked) voucher.unlock(tokenId);
+    }
+
+    /// @inheritdoc IFactoring
+    function recourseEndsAt(uint256 offerId) external view returns (uint256) {
+        Offer storage o = _existing(offerId);
+        return o.recourseState == RecourseState.Claimed ? _recourseEndsAt(o) : 0;
     }
 
     /// @inheritdoc IFactoring
@@ -196,6 +231,11 @@ contract Factoring is IFactoring, ReentrancyGuard {
     {
         uint256 discount = (value * rateBps * _daysLeft(maturity, timestamp)) / (_BPS * _DAYS_PER_YEAR);
         return discount >= value ? 0 : value - discount;
+    }
+
+    /// @dev The window's end in block time: its end on the pause-stopped clock + time paused.
+    function _recourseEndsAt(Offer storage o) private view returns (uint256) {
+        return uint256(o.recourseWindowEnd) + voucher.pausedTime();
     }
 
     function _daysLeft(uint256 maturity, uint256 timestamp) private pure returns (uint256) {
@@ -237,6 +277,13 @@ contract Factoring is IFactoring, ReentrancyGuard {
     /// IReceivableVoucher), also those that would not reach its hooks (e.g. a closed voucher's).
     function _requireNotPaused() private view {
         if (voucher.paused()) revert Pausable.EnforcedPause();
+    }
+
+    /// @dev Past {IReceivableVoucher-overdueAt} (maturity + grace + time paused since issue) a
+    /// receivable is overdue whether or not anyone marked it: it cannot be offered nor bought.
+    function _requireNotOverdue(uint256 receivableId) private view {
+        uint256 overdueAt = voucher.overdueAt(receivableId);
+        if (block.timestamp > overdueAt) revert FactoringReceivableOverdue(receivableId, overdueAt, block.timestamp);
     }
 
     function _requireFinancier(address account) private view {

@@ -490,11 +490,11 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
     }
 
     /// @inheritdoc IReceivableVoucher
-    function deliver(uint256 tokenId, address to) external onlyFactoring whenNotPaused {
+    function deliver(uint256 tokenId, address to, bool members) external onlyFactoring whenNotPaused {
         Token storage t = _requireLocked(tokenId);
         t.status = VoucherStatus.Active;
         emit VoucherUnlocked(tokenId);
-        _handOver(t, tokenId, t.holder, to, t.epoch);
+        _handOver(t, tokenId, t.holder, to, t.epoch, members);
     }
 
     // ----------------------------------------------------------------------------------------
@@ -509,7 +509,7 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         _requireActive(tokenId, holder, t.status);
         if (holder != from) revert VoucherIncorrectHolder(from, tokenId, holder);
         if (!_isAuthorized(_msgSender(), tokenId, holder, epoch)) revert VoucherUnauthorized(_msgSender(), tokenId);
-        _handOver(t, tokenId, from, to, epoch);
+        _handOver(t, tokenId, from, to, epoch, true);
     }
 
     /// @inheritdoc IERC721
@@ -762,15 +762,19 @@ contract ReceivableVoucher is IReceivableVoucher, Membership, Pausable, Reentran
         _movePaid(fromTokenId, from, newTokenId, _tokens[newTokenId], balance, value);
     }
 
-    /// @dev Hand the whole voucher from `from` to `to` (both members), with a new epoch so every
-    /// approval on it lapses.
-    function _handOver(Token storage t, uint256 tokenId, address from, address to, uint40 epoch) private {
+    /// @dev Hand the whole voucher from `from` to `to` (both members, unless `members` is false:
+    /// the settlement of recourse), with a new epoch so every approval on it lapses.
+    function _handOver(Token storage t, uint256 tokenId, address from, address to, uint40 epoch, bool members)
+        private
+    {
         if (to == address(0)) revert VoucherInvalidReceiver(to);
         Account memory sender = _accounts[from];
-        _requireMember(sender.roles, from);
-        _accounts[from].vouchers = sender.vouchers - 1;
         Account memory recipient = _accounts[to];
-        _requireMember(recipient.roles, to);
+        if (members) {
+            _requireMember(sender.roles, from);
+            _requireMember(recipient.roles, to);
+        }
+        _accounts[from].vouchers = sender.vouchers - 1;
         _accounts[to].vouchers = recipient.vouchers + 1;
         t.holder = to;
         t.epoch = epoch + 1;

@@ -118,7 +118,7 @@ _CONFLICT = re.compile(r"(Duplicate|Not(Pending|Active|Open|Overdue|Repayable|Ye
                        r"|ValueChanged|VoucherNotHeld|LineFull|CollateralShortfall|NothingToClaim|Reentrant"
                        r"|TooManyAppraisals|WithoutRecourse|Not(Foreclosed|Expelled)$|ExposureCovered"
                        r"|HeldInForeclosure|NoLiveAppraisal|StillSecuring|OtherVoucherCited"
-                       r"|AboveLimit|BelowLimit)")
+                       r"|AboveLimit|BelowLimit|WindowOpen|ReceivableOverdue$)")
 _INVALID = re.compile(r"(Invalid|Zero|SameToken|SlotMismatch|HolderMismatch|CurrencyMismatch|CurrencyDecimals"
                       r"|SelfDeal|ObligorMismatch|UnknownRole|LineMismatch|TooLong)")
 

@@ -695,6 +695,15 @@ class Ledger:
     def recourse_due(self, offer_id: int) -> int:
         return self._call(self.factoring.functions.recourseDue(offer_id))
 
+    def end_recourse(self, financier: LocalAccount, offer_id: int) -> Receipt:
+        """End a recourse the seller left unpaid past its window: the financier keeps the voucher,
+        unlocked; RecourseLapsed records what the seller left unpaid."""
+        return self.chain.transact(financier, self.factoring.functions.endRecourse(offer_id))
+
+    def recourse_ends_at(self, offer_id: int) -> int:
+        """When the seller's window to pay a claimed recourse ends (block time; 0 unless claimed)."""
+        return self._call(self.factoring.functions.recourseEndsAt(offer_id))
+
     def pay_recourse(self, seller: LocalAccount, offer_id: int, *, approve: bool = True) -> Receipt:
         """Pay what recourse asks and take the voucher back (approving exactly that: see _pay)."""
         fn = self.factoring.functions.payRecourse(offer_id)

@@ -388,7 +388,8 @@ def _deals_table(api: Api, console: Console, reader: Party, offer_ids: list[int]
         o = api.get(reader, f"/v1/offers/{offer_id}")
         out.append(o)
         recourse = "without" if not o["recourse"] else {
-            "NONE": "with (unused)", "CLAIMED": "with (claimed)", "PAID": "with (paid back)"}[o["recourse_state"]]
+            "NONE": "with (unused)", "CLAIMED": "with (claimed)", "PAID": "with (paid back)",
+            "LAPSED": "with (left unpaid)"}[o["recourse_state"]]
         table.add_row(f"#{offer_id}", names[o["seller"]], names.get(o["financier"] or "", "any"), _money(o["value"]),
                       _money(o["price"]), _money(int(o["value"]) - int(o["price"])), f"{o['rate_bps'] / 100:.2f} %",
                       recourse)

@@ -804,6 +804,19 @@ class FactoringSelfDeal(FactoringError):
     fields = ("offerId", "account")
 
 
+class FactoringReceivableOverdue(FactoringError):
+    """Past maturity + grace (+ time paused) the receivable is overdue, marked or not: it cannot
+    be offered nor bought."""
+
+    fields = ("receivableId", "overdueAt", "timestamp")
+
+
+class FactoringRecourseWindowOpen(FactoringError):
+    """The seller's window to pay recourse is still open: the financier cannot end it yet."""
+
+    fields = ("offerId", "endsAt", "timestamp")
+
+
 class FactoringPriceAboveLimit(FactoringError):
     """At acceptance the price is above the financier's limit (maxPrice)."""
 

@@ -70,6 +70,7 @@ class RecourseState(enum.IntEnum):
     NONE = 0
     CLAIMED = 1
     PAID = 2
+    LAPSED = 3  # the seller did not pay within the window: the financier kept the voucher
 
 
 class PledgeState(enum.IntEnum):
@@ -159,6 +160,7 @@ class Offer:
     price: int
     paid_at_deal: int
     recourse_amount: int
+    recourse_window_end: int  # on the clock that stops during pauses; Ledger.recourse_ends_at: block time
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,12 @@ pragma solidity ^0.8.24;
  *   contract (a part is split off into a new voucher of the seller first): it cannot be
  *   transferred, split, merged or offered again while the offer stands. A voucher of an
  *   Overdue, Defaulted or Settled receivable MUST NOT be offered.
+ * - Being overdue is a matter of time, not only of the stored state: once block time is past
+ *   the receivable's overdueAt (maturity + the line's grace period + time paused since issue),
+ *   {offer} and {accept} MUST revert with FactoringReceivableOverdue(receivableId, overdueAt,
+ *   timestamp) even if no one called markOverdue (nothing is left to discount: it would be sold
+ *   at par while it is late). Every later way to sell value (pools, programmes) MUST check the
+ *   same. (Recourse needs the state Overdue or Defaulted: anyone may mark it once due.)
  * - {cancel}: the seller withdraws an open offer (also after its deadline) and the voucher is
  *   unlocked.
  * - {accept}: a FINANCIER (the named one, if any) takes an open, unexpired offer of an Active
@@ -43,6 +49,16 @@ pragma solidity ^0.8.24;
  *   voucher has been paid out since the deal (the financier is never paid twice), and nothing
  *   else. {payRecourse}: the seller pays that amount to the financier and takes the voucher
  *   back, in one transaction.
+ * - No value is trapped by a party's silence or expulsion. The seller has RECOURSE_WINDOW
+ *   (30 days, on the clock that stops during pauses) from the exercise to pay; it MAY pay later
+ *   as long as the financier has not ended the recourse. Once the window is over the financier
+ *   MAY {endRecourse}: the voucher MUST be unlocked and stay with the financier, the recourse
+ *   becomes Lapsed, and what the seller left unpaid MUST be recorded (RecourseLapsed and the
+ *   offer's recourseAmount); before, it MUST revert with FactoringRecourseWindowOpen(offerId,
+ *   endsAt, timestamp). {payRecourse} MUST work whatever the membership of the seller or the
+ *   financier (the currency leg needs none): the voucher goes back to the seller, who, if
+ *   expelled, holds it frozen like the vouchers it held when expelled (it still claims; it
+ *   moves once readmitted). {exerciseRecourse} and {endRecourse} need no membership either.
  */
 interface IFactoring {
     enum OfferState {
@@ -55,7 +71,8 @@ interface IFactoring {
     enum RecourseState {
         None,
         Claimed,
-        Paid
+        Paid,
+        Lapsed
     }
 
     struct Offer {
@@ -71,6 +88,9 @@ interface IFactoring {
         uint96 price;
         uint96 paidAtDeal;
         uint96 recourseAmount;
+        /// @dev When the seller's window to pay recourse ends, on the clock that stops during
+        /// pauses (block time − pausedTime()); {recourseEndsAt} gives it in block time.
+        uint40 recourseWindowEnd;
     }
 
     event OfferCreated(
@@ -97,6 +117,9 @@ interface IFactoring {
     );
     event RecourseExercised(uint256 indexed offerId, address indexed financier, address indexed seller, uint256 amount);
     event RecoursePaid(uint256 indexed offerId, address indexed seller, address indexed financier, uint256 amount);
+    /// @dev The seller did not pay within the window: the financier keeps the voucher, unlocked;
+    /// `amount` is the recourse the seller left unpaid (its debt, recorded here and in the offer).
+    event RecourseLapsed(uint256 indexed offerId, address indexed financier, address indexed seller, uint256 amount);
 
     error FactoringOfferNonexistent(uint256 offerId);
     error FactoringOfferNotOpen(uint256 offerId, OfferState state);
@@ -116,6 +139,10 @@ interface IFactoring {
     error FactoringVoucherValueChanged(uint256 offerId, uint256 tokenId, uint256 value, uint256 expected);
     error FactoringCurrencyShortfall(address currency, uint256 expected, uint256 received);
     error FactoringSelfDeal(uint256 offerId, address account);
+    /// @dev Past maturity + grace (+ time paused) the receivable is overdue, marked so or not.
+    error FactoringReceivableOverdue(uint256 receivableId, uint256 overdueAt, uint256 timestamp);
+    /// @dev The seller's window to pay recourse is still open until `endsAt`.
+    error FactoringRecourseWindowOpen(uint256 offerId, uint256 endsAt, uint256 timestamp);
     /// @dev At acceptance the price exceeds the financier's limit.
     error FactoringPriceAboveLimit(uint256 offerId, uint256 price, uint256 maxPrice);
     /// @dev At acceptance the voucher's unpaid value (value − paid) is below the financier's limit.
@@ -134,6 +161,14 @@ interface IFactoring {
     function exerciseRecourse(uint256 offerId) external returns (uint256 amount);
 
     function payRecourse(uint256 offerId) external returns (uint256 amount);
+
+    /// @notice The seller left recourse unpaid past the window: the financier takes its voucher
+    /// back unlocked; returns the recourse left unpaid (recorded as the seller's debt).
+    function endRecourse(uint256 offerId) external returns (uint256 unpaid);
+
+    /// @notice When the seller's window to pay a claimed recourse ends, in block time (0 unless
+    /// claimed); a later pause moves it on by the time paused.
+    function recourseEndsAt(uint256 offerId) external view returns (uint256);
 
     /// @notice The price {accept} would pay now: on the voucher's unpaid value (value − paid).
     function quote(uint256 offerId) external view returns (uint256 price);

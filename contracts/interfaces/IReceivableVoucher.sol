@@ -298,8 +298,11 @@ interface IReceivableVoucher is IERC3525Metadata {
     /// @notice Unlock a locked voucher, leaving it with its holder.
     function unlock(uint256 tokenId) external;
 
-    /// @notice Unlock a locked voucher and hand it to `to` (delivery of a deal or recourse).
-    function deliver(uint256 tokenId, address to) external;
+    /// @notice Unlock a locked voucher and hand it to `to`: a deal's delivery (`members`: both
+    /// sides MUST be members), or the settlement of recourse (not `members`: the seller paid for
+    /// it under the deal's terms, so it is handed back whatever either side's membership; an
+    /// expelled seller then holds it frozen, like the vouchers it held when expelled).
+    function deliver(uint256 tokenId, address to, bool members) external;
 
     function factoring() external view returns (address);
 

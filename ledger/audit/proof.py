@@ -43,6 +43,7 @@ KINDS = {
     "VoucherPaidRounded": "paid_rounded", "VoucherClaimed": "claim",
     "VoucherLocked": "lock", "VoucherUnlocked": "unlock", "OfferCreated": "offer", "OfferCancelled": "offer_cancelled",
     "Factored": "factored", "RecourseExercised": "recourse_exercised", "RecoursePaid": "recourse_paid",
+    "RecourseLapsed": "recourse_lapsed",
     "ReceivableAccepted": "accept", "ReceivableRejected": "reject", "ReceivableRevoked": "revoke",
 }
 

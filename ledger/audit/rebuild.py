@@ -535,6 +535,9 @@ class Rebuild:
     def on_RecoursePaid(self, i: int, e: Event) -> None:
         self._recourse(i, e, RecourseState.PAID)
 
+    def on_RecourseLapsed(self, i: int, e: Event) -> None:
+        self._recourse(i, e, RecourseState.LAPSED)  # recourse_amount: what the seller left unpaid
+
     # -- data assets -----------------------------------------------------------------------------
 
     def on_DataAssetRegistered(self, i: int, e: Event) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ledger import VoucherStatus
+from ledger import ReceivableState, VoucherStatus
 from ledger.exceptions import (
     AccessControlUnauthorizedAccount,
     ERC20InsufficientAllowance,
@@ -14,13 +14,16 @@ from ledger.exceptions import (
     FactoringOfferExpired,
     FactoringOfferNotOpen,
     FactoringPriceAboveLimit,
+    FactoringReceivableOverdue,
     FactoringReceivableNotActive,
     FactoringReceivableNotOverdue,
     FactoringRecourseState,
+    FactoringRecourseWindowOpen,
     FactoringVoucherNotHeld,
     FactoringWithoutRecourse,
     FactoringUnpaidValueBelowLimit,
     FactoringZeroPrice,
+    MembershipNotMember,
     ReceivableNotActive,
     VoucherNotActive,
     VoucherNothingToClaim,
@@ -414,3 +417,122 @@ def test_a_seller_cannot_block_recourse_by_pushing_dust_into_the_deal_voucher(w,
     w.advance(38 * DAY)
     led.mark_overdue(p.tier2, issued.receivable_id)
     assert led.exercise_recourse(p.bank, made.offer_id).named("RecourseExercised")[0].args["amount"] == deal.price
+
+
+# -- item 4 of issue 13: being overdue is a matter of time, not only of the stored state -----------
+
+def test_a_receivable_past_maturity_and_grace_can_be_neither_offered_nor_bought_unmarked(w, p, led):
+    """Regression (issue 13, item 4): past maturity + the line's grace period, a receivable no one
+    marked Overdue still counted as Active: it could be offered, and bought at par (no discount
+    left). Now both are refused with FactoringReceivableOverdue, before anything is mined."""
+    issued = w.issue(10_000, maturity_days=10)
+    made = offer(w, issued.token_id, 5_000, deadline=w.now() + 30 * DAY)
+    overdue_at = led.overdue_at(issued.receivable_id)
+    assert overdue_at == led.receivable(issued.receivable_id).maturity + led.credit_line(w.line_id).grace_period
+    w.advance(overdue_at - w.now() + 60)
+    assert led.receivable(issued.receivable_id).state == ReceivableState.ACTIVE  # never marked
+    block, seller, bank = led.chain.w3.eth.block_number, w.balance(p.tier1), w.balance(p.bank)
+    with pytest.raises(FactoringReceivableOverdue) as info:
+        offer(w, issued.token_id, 1_000, deadline=w.now() + DAY)
+    assert (info.value.receivable_id, info.value.overdue_at) == (issued.receivable_id, overdue_at)
+    assert info.value.timestamp > overdue_at
+    with pytest.raises(FactoringReceivableOverdue) as info:
+        led.accept_offer(p.bank, made.offer_id, max_price=5_000, min_unpaid_value=5_000, approve=False)
+    assert (info.value.receivable_id, info.value.overdue_at) == (issued.receivable_id, overdue_at)
+    assert (led.chain.w3.eth.block_number, w.balance(p.tier1), w.balance(p.bank)) == (block, seller, bank)
+    assert led.offer_of(made.offer_id).state == OfferState.OPEN
+    assert led.voucher_of(issued.token_id).value == 5_000  # nothing split off for the refused offer
+    led.cancel_offer(p.tier1, made.offer_id)  # the seller takes its voucher back
+
+
+def test_up_to_the_overdue_moment_a_receivable_is_still_offered_and_bought(w, p, led):
+    issued = w.issue(10_000, maturity_days=10)
+    overdue_at = led.overdue_at(issued.receivable_id)
+    w.advance(overdue_at - w.now() - 3_600)  # an hour before: past maturity, within the grace period
+    made = offer(w, issued.token_id, 5_000)
+    deal = led.accept_offer(p.bank, made.offer_id)
+    assert deal.price == 5_000  # no whole day left to maturity: no discount
+
+
+# -- item 11 of issue 13: no value trapped by a party's silence or expulsion ---------------------
+
+def _recourse_claimed(w, p, led):
+    issued = w.issue(100_000, maturity_days=30)
+    made = offer(w, issued.token_id, 50_000, recourse=True)
+    deal = led.accept_offer(p.bank, made.offer_id)
+    w.advance(38 * DAY)
+    led.mark_overdue(p.tier2, issued.receivable_id)
+    led.exercise_recourse(p.bank, made.offer_id)
+    return issued, made, deal
+
+
+def test_a_seller_silent_past_the_window_lets_the_financier_end_recourse_and_keep_the_voucher(w, p, led):
+    """Regression (issue 13, item 11): once recourse was exercised the voucher stayed locked with
+    the financier until the seller paid, with no timeout: a silent seller trapped it for good.
+    Now the financier ends the recourse after RECOURSE_WINDOW: the voucher is unlocked and stays
+    with it, and what the seller left unpaid is recorded (RecourseLapsed, the offer)."""
+    issued, made, deal = _recourse_claimed(w, p, led)
+    window = led.factoring.functions.RECOURSE_WINDOW().call()
+    assert window == 30 * DAY
+    ends_at = led.recourse_ends_at(made.offer_id)
+    block = led.chain.w3.eth.block_number
+    with pytest.raises(FactoringRecourseWindowOpen) as info:
+        led.end_recourse(p.bank, made.offer_id)
+    assert (info.value.offer_id, info.value.ends_at) == (made.offer_id, ends_at)
+    assert led.chain.w3.eth.block_number == block
+    with pytest.raises(FactoringNotDealFinancier):
+        led.end_recourse(p.tier1, made.offer_id)
+    led.repay(p.core, issued.receivable_id, 20_000)  # 10,000 of it due on the bank's 50,000
+    assert led.claim(p.bank, made.token_id).amount == 10_000
+    w.advance(ends_at - w.now() + 60)
+    receipt = led.end_recourse(p.bank, made.offer_id)
+    assert receipt.named("RecourseLapsed")[0].args == {
+        "offerId": made.offer_id, "financier": p.bank.address, "seller": p.tier1.address,
+        "amount": deal.price - 10_000}
+    o = led.offer_of(made.offer_id)
+    assert (o.recourse_state, o.recourse_amount) == (RecourseState.LAPSED, deal.price - 10_000)
+    v = led.voucher_of(made.token_id)
+    assert (v.holder, v.status) == (p.bank.address, VoucherStatus.ACTIVE)
+    led.transfer(p.bank, made.token_id, p.bank2)  # free to move again
+    for late in (lambda: led.pay_recourse(p.tier1, made.offer_id), lambda: led.end_recourse(p.bank, made.offer_id)):
+        with pytest.raises(FactoringRecourseState) as info:
+            late()
+        assert info.value.state == RecourseState.LAPSED
+
+
+def test_a_pause_does_not_shorten_the_sellers_window(w, p, led):
+    issued, made, deal = _recourse_claimed(w, p, led)
+    ends_at = led.recourse_ends_at(made.offer_id)
+    led.pause(p.operator)
+    w.advance(5 * DAY)
+    led.unpause(p.operator)
+    later = led.recourse_ends_at(made.offer_id)
+    assert later - ends_at >= 5 * DAY
+    w.advance(ends_at - w.now() + 60)  # past the first end, not the one the pause moved on
+    with pytest.raises(FactoringRecourseWindowOpen) as info:
+        led.end_recourse(p.bank, made.offer_id)
+    assert info.value.ends_at == later
+    led.pay_recourse(p.tier1, made.offer_id)  # the seller pays within its (longer) window
+    assert led.voucher_of(made.token_id).holder == p.tier1.address
+
+
+@pytest.mark.parametrize("expelled", ["seller", "financier"])
+def test_recourse_is_paid_even_if_a_party_was_expelled(w, p, led, expelled):
+    """Regression (issue 13, item 11): payRecourse needed both parties to be members, so an
+    expelled seller could not pay (nor an expelled financier be paid) and the voucher stayed
+    locked. The currency leg needs no membership; the voucher goes back to the seller, who, if
+    expelled, holds it frozen like its other vouchers (it claims; it moves once readmitted)."""
+    issued, made, deal = _recourse_claimed(w, p, led)
+    party = p.tier1 if expelled == "seller" else p.bank
+    led.expel(p.operator, party)
+    seller_before, bank_before = w.balance(p.tier1), w.balance(p.bank)
+    receipt = led.pay_recourse(p.tier1, made.offer_id)
+    assert receipt.named("RecoursePaid")[0].args["amount"] == deal.price
+    assert (seller_before - w.balance(p.tier1), w.balance(p.bank) - bank_before) == (deal.price, deal.price)
+    v = led.voucher_of(made.token_id)
+    assert (v.holder, v.status) == (p.tier1.address, VoucherStatus.ACTIVE)
+    led.repay(p.core, issued.receivable_id, 100_000)
+    assert led.claim(p.tier1, made.token_id).amount == 50_000  # an expelled holder still claims
+    if expelled == "seller":
+        with pytest.raises(MembershipNotMember):
+            led.transfer(p.tier1, issued.token_id, p.tier2)  # frozen until readmitted

@@ -90,9 +90,11 @@ from ledger.exceptions import (
     FactoringOfferExpired,
     FactoringOfferNotOpen,
     FactoringPriceAboveLimit,
+    FactoringReceivableOverdue,
     FactoringReceivableNotActive,
     FactoringReceivableNotOverdue,
     FactoringRecourseState,
+    FactoringRecourseWindowOpen,
     FactoringSelfDeal,
     FactoringUnpaidValueBelowLimit,
     FactoringVoucherNotHeld,
@@ -143,6 +145,7 @@ STEPS = 100
 NODE = os.environ.get("LEDGER_NODE", "anvil")
 EXAMPLES = int(os.environ.get("LEDGER_PROPERTY_EXAMPLES") or (3 if NODE == "ganache" else 20))
 UINT128_MAX = 2**128 - 1
+RECOURSE_WINDOW = 30 * DAY  # Factoring.RECOURSE_WINDOW
 #: Seconds around a time boundary (maturity + grace, an appraisal's expiry) within which the
 #: next block's timestamp is not known well enough to predict the outcome: either is accepted.
 MARGIN = 120
@@ -210,6 +213,7 @@ class Off:
     paid_at_deal: int = 0
     recourse_state: RecourseState = RecourseState.NONE
     recourse_amount: int = 0
+    recourse_window_end: int = 0  # on the clock that stops during pauses
 
 
 @dataclass
@@ -1082,6 +1086,12 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self._refused(FactoringSelfDeal, offer)
             elif offeree is not None and not self._has(offeree.address, Role.FINANCIER):
                 self._refused(AccessControlUnauthorizedAccount, offer)
+            elif r.state == ReceivableState.ACTIVE and self._near(self._overdue_at(r)):
+                return  # whether it is overdue depends on the next block's timestamp
+            elif r.state == ReceivableState.ACTIVE and self._now() > self._overdue_at(r):
+                # Past maturity + grace it is overdue, marked so or not.
+                error = self._refused(FactoringReceivableOverdue, offer)
+                assert (error.receivable_id, error.overdue_at) == (t.rid, self._overdue_at(r))
             elif self._movable(token):
                 self._refused(VoucherNotActive, offer)
             elif r.state != ReceivableState.ACTIVE:
@@ -1169,6 +1179,10 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 error = FactoringNotOfferee
             elif r.state != ReceivableState.ACTIVE:
                 error = FactoringReceivableNotActive
+            elif self._near(self._overdue_at(r)):
+                return  # whether it is overdue depends on the next block's timestamp
+            elif now > self._overdue_at(r):
+                error = FactoringReceivableOverdue  # marked so or not
             elif unpaid < min_unpaid:
                 error = FactoringUnpaidValueBelowLimit
             elif max_price < low:
@@ -1228,9 +1242,11 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             if error:
                 self._refused(error, call)
                 return
-            call()
+            receipt = call()
+            ts = w.chain.w3.eth.get_block(receipt.block_number)["timestamp"]
             o.recourse_amount = max(0, o.price - max(0, t.paid - o.paid_at_deal))
             o.recourse_state = RecourseState.CLAIMED
+            o.recourse_window_end = ts - self.paused_time + RECOURSE_WINDOW
             t.status = VoucherStatus.LOCKED
 
         @precondition(lambda self: getattr(self, "offers", None))
@@ -1251,9 +1267,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 return
             t = self.tokens[o.token]
             amount = max(0, o.price - max(0, t.paid - o.paid_at_deal))
-            if t.status == VoucherStatus.LOCKED and not (self._member(o.offeree) and self._member(o.seller)):
-                self._refused(MembershipNotMember, call)
-                return
+            # Neither side's membership matters (an expelled seller gets the voucher back frozen).
             assert led.recourse_due(offer_id) == amount
             led.approve_cash(actor, w.cash, led.factoring.address, amount)
             call()
@@ -1375,6 +1389,7 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                     ("overdue or defaulted", bool(states & {ReceivableState.OVERDUE, ReceivableState.DEFAULTED})),
                     ("factored", any(o.state == OfferState.ACCEPTED for o in self.offers.values())),
                     ("recourse paid", any(o.recourse_state == RecourseState.PAID for o in self.offers.values())),
+                    ("recourse lapsed", any(o.recourse_state == RecourseState.LAPSED for o in self.offers.values())),
                     ("claimed", any(r.claimed for r in self.receivables.values())),
                     ("pledged", bool(self.pledges)),
                     ("foreclosed", any(g.state == PledgeState.FORECLOSED for g in self.pledges.values())),
@@ -1494,6 +1509,56 @@ def test_every_operation_keeps_the_ledger_consistent(world):
                 self.operators.add((d.holder, adversary.address))
             self.transfer_value(data, 0.0, True, adversary, source=source, dest=dest, value=1)
 
+        @precondition(lambda self: getattr(self, "offers", None))
+        @rule(data=st.data(), actor=st.sampled_from(financiers + [p.tier1]), right=LIKELY)
+        def end_recourse(self, data, actor, right, offer_id=None):
+            """The seller stays silent: past the window the financier ends the recourse and keeps
+            its voucher, unlocked, the unpaid recourse recorded; before, FactoringRecourseWindowOpen."""
+            offer_id = offer_id or self._pick(data, self.offers, "offer")
+            o = self.offers[offer_id]
+            actor = by_address[o.offeree] if right and o.offeree != ZERO else actor
+            call = lambda: led.end_recourse(actor, offer_id)  # noqa: E731
+            ends_at = o.recourse_window_end + self.paused_time
+            if o.state != OfferState.ACCEPTED:
+                self._refused(FactoringNotDeal, call)
+            elif o.offeree != actor.address:
+                self._refused(FactoringNotDealFinancier, call)
+            elif o.recourse_state != RecourseState.CLAIMED:
+                self._refused(FactoringRecourseState, call)
+            elif self._near(ends_at):
+                return  # whether the window is over depends on the next block's timestamp
+            elif self._now() <= ends_at:
+                error = self._refused(FactoringRecourseWindowOpen, call)
+                assert (error.offer_id, error.ends_at) == (offer_id, ends_at) and led.recourse_ends_at(offer_id) == ends_at
+            else:
+                t = self.tokens[o.token]
+                unpaid = max(0, o.price - max(0, t.paid - o.paid_at_deal))
+                lapsed = call().named("RecourseLapsed")[0].args
+                assert (lapsed["amount"], lapsed["seller"], lapsed["financier"]) == (unpaid, o.seller, o.offeree)
+                o.recourse_state, o.recourse_amount = RecourseState.LAPSED, unpaid
+                if t.status == VoucherStatus.LOCKED:
+                    t.status = VoucherStatus.ACTIVE  # it stays with the financier: nothing is booked
+
+        @precondition(lambda self: getattr(self, "receivables", None))
+        @rule(data=st.data(), late=st.integers(1, 3 * DAY), buyer=st.sampled_from(financiers))
+        def adversary_sells_past_due(self, data, late, buyer):
+            """A holder offers value of a receivable past maturity + grace that no one marked
+            Overdue (to sell it at par: no discount left), and a financier tries to buy an offer
+            of it made earlier: both refused with FactoringReceivableOverdue."""
+            active = [rid for rid, r in self.receivables.items() if r.state == ReceivableState.ACTIVE]
+            rid = self._pick(data, active, "receivable")
+            if rid is None:
+                return
+            r = self.receivables[rid]
+            due_at = self._overdue_at(r)
+            if self._now() < due_at + MARGIN:
+                w.advance(due_at + MARGIN - self._now() + late)
+            for token in [u for u, v in self.tokens.items() if v.rid == rid and v.status == VoucherStatus.ACTIVE][:2]:
+                self.offer(data, 0.5, 1_000, False, None, 5, False, token=token)
+            for offer_id in [i for i, o in self.offers.items()
+                             if o.state == OfferState.OPEN and self.tokens[o.token].rid == rid][:2]:
+                self.accept_offer(data, buyer, True, offer_id=offer_id)
+
         # -- whole flows -----------------------------------------------------------------------
         # A receivable's end needs many steps in a row; these rules take one there through the
         # same checked operations as above, so that most examples reach it.
@@ -1532,7 +1597,11 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             for offer_id, o in sorted(self.offers.items()):
                 if o.state == OfferState.ACCEPTED and o.recourse and self.tokens.get(o.token, Tok("", 0, 0, 0)).rid == rid:
                     self.exercise_recourse(data, p.outsider, True, offer_id=offer_id)
-                    self.pay_recourse(data, p.outsider, True, offer_id=offer_id)
+                    if data.draw(LIKELY, label="the seller pays"):
+                        self.pay_recourse(data, p.outsider, True, offer_id=offer_id)
+                    elif self.offers[offer_id].recourse_state == RecourseState.CLAIMED:  # silence
+                        w.advance(self.offers[offer_id].recourse_window_end + self.paused_time + MARGIN - self._now())
+                        self.end_recourse(data, p.outsider, True, offer_id=offer_id)
             for asset_id, a in sorted(self.assets.items()):
                 if a.pledge and self.pledges[a.pledge].line == r.line:
                     self.foreclose(data, p.outsider, True, asset_id=asset_id)
@@ -1584,9 +1653,9 @@ def test_every_operation_keeps_the_ledger_consistent(world):
             for offer_id in offers:
                 c = next(results)
                 m = self.offers[offer_id]
-                got = (c[0], c[1], OfferState(c[4]), c[5], RecourseState(c[7]), c[8], c[9], c[10], c[11])
+                got = (c[0], c[1], OfferState(c[4]), c[5], RecourseState(c[7]), c[8], c[9], c[10], c[11], c[12])
                 want = (m.seller, m.token, m.state, m.offeree, m.recourse_state, m.value, m.price, m.paid_at_deal,
-                        m.recourse_amount)
+                        m.recourse_amount, m.recourse_window_end)
                 assert got == want, f"offer {offer_id}: chain {got}, model {want}"
             for line_id in lines:
                 c = next(results)

@@ -101,6 +101,22 @@ def pay_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: Ide
     return gateway.write(caller.party, idem, act)
 
 
+@router.post("/{offer_id}/end-recourse", response_model=None, responses=written())
+def end_recourse(offer_id: Id, caller: WriterDep, gateway: GatewayDep, idem: IdempotencyDep):
+    """End a recourse the seller left unpaid past its window (the deal's financier): the financier
+    keeps the voucher, unlocked; the unpaid recourse is recorded (409 `FactoringRecourseWindowOpen`
+    before the window's end)."""
+
+    def act() -> Outcome:
+        o = _offer(gateway, offer_id)
+        if o.state != int(OfferState.ACCEPTED) or o.financier != caller.address:
+            raise NotOwner("only the financier who bought this offer can end its recourse",
+                           account=caller.address, offer_id=offer_id)
+        return Outcome({"offer_id": offer_id}, gateway.ledger.end_recourse(caller.account, offer_id))
+
+    return gateway.write(caller.party, idem, act)
+
+
 @router.get("/{offer_id}", responses={200: {"model": OfferPublic}})
 def get(offer_id: Id, caller: ReaderDep, gateway: GatewayDep) -> dict:
     """A factoring offer and, once accepted, its price. Only for its seller, the financier it is made

@@ -153,10 +153,15 @@ def factored(store: Store, e: Event) -> None:
     })
 
 
-@on(FACTORING, "RecourseExercised", "RecoursePaid")
+_RECOURSE = {"RecourseExercised": RecourseState.CLAIMED, "RecoursePaid": RecourseState.PAID,
+             "RecourseLapsed": RecourseState.LAPSED}
+
+
+@on(FACTORING, "RecourseExercised", "RecoursePaid", "RecourseLapsed")
 def recourse_changed(store: Store, e: Event) -> None:
-    """Exercised: what the seller owes then; paid: what it paid (less if claims came between)."""
+    """Exercised: what the seller owes then; paid: what it paid (less if claims came between);
+    lapsed: what it left unpaid past the window (its debt; the financier kept the voucher)."""
     offer = _offer(store, e)
-    offer["recourse_state"] = int(RecourseState.CLAIMED if e.name == "RecourseExercised" else RecourseState.PAID)
+    offer["recourse_state"] = int(_RECOURSE[e.name])
     offer["recourse_amount"] = e.args["amount"]
     store.put("offer", offer)
