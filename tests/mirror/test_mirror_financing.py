@@ -20,7 +20,7 @@ FINANCING_EVENTS = {
         "VoucherPaidMoved", "VoucherPaidRounded", "ReceivableRemainderReleased", "VoucherLocked", "VoucherUnlocked",
     )
 } | {("Factoring", name) for name in ("OfferCreated", "OfferCancelled", "Factored", "RecourseExercised",
-                                      "RecoursePaid")}
+                                      "RecoursePaid", "RecourseLapsed")}
 
 
 def test_every_financing_event_has_a_handler():
@@ -152,6 +152,29 @@ def test_every_financing_event_lands_in_the_right_tables(mw, db):
             assert 0 < d.discount == d.value - view.paid_at_deal - d.price  # on the unpaid value sold
             assert d.receivable_id == ids["receivable"] and d.currency == mw.cash
         assert deals[ids["sold_offer"]].recourse and not deals[ids["whole_offer"]].recourse
+
+
+def test_a_lapsed_recourse_is_mirrored_with_what_the_seller_left_unpaid(mw, db):
+    """Issue 13, item 11: the seller stays silent past the recourse window; the financier ends it
+    and keeps the voucher. The mirror records the lapse and the unpaid recourse, as the chain."""
+    led = mw.ledger
+    issued = mw.issue(100_000)
+    offered = led.offer(mw.tier1, issued.token_id, 40_000, rate_bps=700, deadline=mw.now() + 10 * DAY,
+                        financier=mw.bank, recourse=True)
+    deal = led.accept_offer(mw.bank, offered.offer_id)
+    mw.advance(led.overdue_at(issued.receivable_id) - mw.now() + 60)
+    led.mark_overdue(mw.tier2, issued.receivable_id)
+    led.exercise_recourse(mw.bank, offered.offer_id)
+    mw.advance(led.recourse_ends_at(offered.offer_id) - mw.now() + 60)
+    led.end_recourse(mw.bank, offered.offer_id)
+    with mw.mirror(db) as mirror:
+        mirror.sync()
+    assert_mirror_matches_chain(mw, db)
+    with MirrorReader(db).snapshot() as snap:
+        offer = snap.session.get(Offer, offered.offer_id)
+        voucher = snap.session.get(Voucher, offered.token_id)
+        assert (offer.recourse_state, offer.recourse_amount) == (int(RecourseState.LAPSED), deal.price)
+        assert (voucher.holder, voucher.status) == (mw.bank.address, int(VoucherStatus.ACTIVE))
 
 
 def test_paid_at_deal_is_the_vouchers_paid_when_it_was_sold(mw, db):
