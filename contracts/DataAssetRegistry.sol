@@ -45,6 +45,9 @@ contract DataAssetRegistry is IDataAssetRegistry {
     /// @dev The voucher every asset held against the receivable cites (meaningful while
     /// `_recovered` is not 0): what is credited and what is weighed on return is one exposure.
     mapping(uint256 receivableId => uint256 tokenId) private _cited;
+    /// @dev The asset's counted value when the pledge was made: what both parties relied on, and
+    /// what a foreclosure credits (no appraisal made or withdrawn later moves it).
+    mapping(uint256 pledgeId => uint256) private _pledgedValue;
 
     constructor(IReceivableVoucher voucher_, ICreditLines creditLines_) {
         voucher = voucher_;
@@ -189,6 +192,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
             pledgedAt: uint40(block.timestamp),
             endedAt: 0
         });
+        _pledgedValue[pledgeId] = value;
         a.pledgeId = uint48(pledgeId);
         assets.push(assetId);
         emit DataAssetPledged(assetId, pledgeId, financier, msg.sender, lineId, value);
@@ -224,8 +228,7 @@ contract DataAssetRegistry is IDataAssetRegistry {
         if (already != 0 && _cited[receivableId] != tokenId) {
             revert DataAssetOtherVoucherCited(receivableId, tokenId, _cited[receivableId]);
         }
-        (uint256 value,) = _counted(assetId);
-        if (value == 0) revert DataAssetNotAppraised(assetId, block.timestamp);
+        uint256 value = _pledgedValue[pledgeId]; // > 0: pledge refuses an asset that counts nothing
         recovered = exposure - already;
         if (value < recovered) recovered = value;
         _recovered[receivableId] = already + recovered;

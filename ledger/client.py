@@ -382,7 +382,8 @@ class Ledger:
             DataAssetNotListed, DataAssetNotAppraised, DataAssetAlreadyPledged, DataAssetNotOwner.
         """
         receipt = self.chain.transact(owner, self._assets.functions.pledge(asset_id, line_id))
-        return Pledged(receipt.named("DataAssetPledged")[0].args["pledgeId"], receipt)
+        args = receipt.named("DataAssetPledged")[0].args
+        return Pledged(args["pledgeId"], args["countedValue"], receipt)
 
     def release(self, financier: LocalAccount, asset_id: int) -> Receipt:
         """End the asset's pledge (its pledgee).

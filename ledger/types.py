@@ -287,7 +287,10 @@ class Appraised:
 
 @dataclass(frozen=True)
 class Pledged:
+    """A pledge, with the asset's counted value then: what a foreclosure would credit."""
+
     pledge_id: int
+    counted_value: int
     receipt: Receipt
 
 
@@ -301,7 +304,7 @@ class Struck:
 
 @dataclass(frozen=True)
 class Foreclosed:
-    """A foreclosure: the asset's counted value then, and what it was credited against the debt."""
+    """A foreclosure: the asset's counted value when pledged, and what it was credited against the debt."""
 
     pledge_id: int
     receivable_id: int

@@ -55,9 +55,12 @@ pragma solidity ^0.8.24;
  *   the voucher the assets held cite (DataAssetOtherVoucherCited): the recovery and the exposure
  *   it is weighed against on {redeem} are then one voucher's, and an asset taken for one
  *   voucher cannot be handed back on the credit another voucher earned (merge first).
- * - The asset is valued at its counted value at the moment of foreclosure (the lowest unexpired
- *   appraisal, at 100 %: the advance rate is the lender's margin for lending, not a discount on
- *   what the pledgor gives up); an asset that counts 0 MUST be refused (DataAssetNotAppraised).
+ * - The asset MUST be valued at its counted value when the pledge was made (the lowest unexpired
+ *   appraisal then, as DataAssetPledged's countedValue), at 100 %: the value both parties relied
+ *   on. An appraisal made, replaced, withdrawn or expired after the pledge MUST NOT change it, so
+ *   nobody can make the pledgee take more assets (a low appraisal by any appraiser) or block a
+ *   foreclosure (appraisals withdrawn or let lapse). The advance rate is the lender's margin for a
+ *   fall in value, not a discount on what the pledgor gives up.
  *   It is credited min(value, exposure − recoveredOf): recoveredOf grows by that amount and the
  *   pledge records it (`recovered`), the receivable (`receivableId`) and the voucher (`tokenId`).
  *   An indivisible asset worth more than what is left is credited only what is left; the rest
@@ -150,7 +153,7 @@ interface IDataAssetRegistry {
         uint256 countedValue
     );
     event DataAssetReleased(uint256 indexed assetId, uint256 indexed pledgeId, address indexed financier);
-    /// @dev `value` is the asset's counted value at foreclosure, `recovered` what it was credited
+    /// @dev `value` is the asset's counted value when pledged, `recovered` what it was credited
     /// against the receivable (at most the exposure left), `tokenId` the pledgee's voucher cited.
     event DataAssetForeclosed(
         uint256 indexed assetId,

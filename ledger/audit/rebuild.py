@@ -605,6 +605,11 @@ class Rebuild:
             pledge.update(receivable_id=a["receivableId"], token_id=a["tokenId"], foreclosed_value=a["value"],
                           recovered=a["recovered"])
             asset["owner"] = a["financier"]
+            if a["value"] != pledge["counted_value"]:
+                self.flag("pledges", f"foreclosure valued asset {a['assetId']} at {a['value']}, not at "
+                          f"{pledge['counted_value']}, its counted value when pledged",
+                          where(e, asset_id=a["assetId"], pledge_id=a["pledgeId"]), pledge["counted_value"],
+                          a["value"])
             self._check_recovery(e, a["receivableId"], a["value"], a["recovered"])
 
     def recovered_of(self, receivable_id: int) -> int:

@@ -179,7 +179,7 @@ def test_every_data_asset_event_lands_in_the_right_tables(mw, db, tmp_path):
         pa, pb = s.get(Pledge, ids["pledge_a"]), s.get(Pledge, ids["pledge_b"])
         assert (pa.state, pa.owner, pa.financier, pa.counted_value, pa.receivable_id) == (
             PledgeState.RETURNED, mw.core.address, mw.bank.address, 3_000_000, ids["receivable"])
-        assert (pa.token_id, pa.foreclosed_value, pa.recovered) == (ids["bank_token"], 3_500_000, 500_000)
+        assert (pa.token_id, pa.foreclosed_value, pa.recovered) == (ids["bank_token"], 3_000_000, 500_000)  # valued as pledged
         assert (pb.state, pb.counted_value, pb.receivable_id) == (PledgeState.RELEASED, 2_000_000, 0)
         assert pa.pledged_at < pa.ended_at and pb.pledged_at <= pb.ended_at
 
