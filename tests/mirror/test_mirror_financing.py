@@ -112,7 +112,8 @@ def test_every_financing_event_lands_in_the_right_tables(mw, db):
     with MirrorReader(db).snapshot() as snap:
         s = snap.session
         names = {(c, n) for c, n in s.exec(select(EventLog.contract, EventLog.name).distinct())}
-        assert FINANCING_EVENTS <= names
+        # A lapse needs a recourse left unpaid for its whole window: its own test below.
+        assert FINANCING_EVENTS - {("Factoring", "RecourseLapsed")} <= names
 
         r = s.get(Receivable, ids["receivable"])
         assert (r.state, r.repaid, r.claimed) == (ReceivableState.SETTLED, 100_000, 100_000)
